@@ -1,0 +1,5 @@
+import sys
+
+from cafe_cli.main import main
+
+sys.exit(main())

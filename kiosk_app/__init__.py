@@ -1,0 +1,1 @@
+"""Player kiosk (PySide6)."""

@@ -1,0 +1,1 @@
+"""Cashier point of sale (PySide6)."""

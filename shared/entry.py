@@ -1,0 +1,203 @@
+"""Journal entries: the format every device writes and central ingests (DESIGN §3).
+
+``hash = sha256(canonical_json(entry without hash))`` and ``prev_hash`` is the hash of the
+entry before it on the same device (64 zeros for seq 1), so the newest hash commits to
+the whole history: one signature over ``(device_id, seq, hash)`` covers every entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.bodies import Body, parse_body
+from shared.canonical import canonical_json, sha256_hex
+from shared.errors import IntegrityError, ValidationError
+from shared.ids import check_id, new_id
+from shared.ledger import Posting, check_balanced
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of a device's first entry."""
+
+ENTRY_FIELDS = ("id", "device_id", "seq", "prev_hash", "kind", "created_at", "actor", "body", "postings", "hash")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_ACTOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """``2026-11-25T09:10:11.123456Z``: fixed width, so text order is time order."""
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValidationError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_hash(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _HASH_RE.match(value):
+        raise ValidationError(f"{what} must be 64 lower-case hex digits")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One fact a device recorded, hashed and linked to the one before it."""
+
+    id: str
+    device_id: str
+    seq: int
+    prev_hash: str
+    kind: str
+    created_at: str
+    actor: str
+    body: Body
+    postings: tuple[Posting, ...]
+    hash: str
+
+    def unhashed_json(self) -> dict[str, Any]:
+        """The entry as JSON without ``hash``: exactly what the hash is computed over."""
+        return {
+            "id": self.id,
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "prev_hash": self.prev_hash,
+            "kind": self.kind,
+            "created_at": self.created_at,
+            "actor": self.actor,
+            "body": self.body.to_json(),
+            "postings": [p.to_json() for p in self.postings],
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.unhashed_json(), "hash": self.hash}
+
+    def canonical(self) -> bytes:
+        """The whole entry, hash included, as canonical JSON (one line of an export)."""
+        return canonical_json(self.to_json())
+
+    @classmethod
+    def from_json(cls, data: object) -> JournalEntry:
+        """Parse and fully check an entry: every field, the body, the postings and the hash."""
+        if not isinstance(data, dict):
+            raise ValidationError("an entry must be a JSON object")
+        if set(data) != set(ENTRY_FIELDS):
+            raise ValidationError(f"an entry must have exactly the fields {', '.join(ENTRY_FIELDS)}")
+        if not isinstance(data["postings"], list):
+            raise ValidationError("postings must be a list")
+        entry = cls(
+            id=data["id"], device_id=data["device_id"], seq=data["seq"], prev_hash=data["prev_hash"],
+            kind=data["kind"], created_at=data["created_at"], actor=data["actor"],
+            body=parse_body(data["kind"], data["body"]) if isinstance(data["kind"], str) else _bad_kind(data["kind"]),
+            postings=tuple(Posting.from_json(p) for p in data["postings"]),
+            hash=data["hash"],
+        )
+        entry.check()
+        return entry
+
+    def check(self) -> None:
+        """Refuse an entry whose fields, postings or hash are wrong."""
+        check_id(self.id, "entry id")
+        _check_device_id(self.device_id)
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
+            raise ValidationError(f"seq must be a whole number from 1, got {self.seq!r}")
+        check_hash(self.prev_hash, "prev_hash")
+        if self.seq == 1 and self.prev_hash != GENESIS_HASH:
+            raise ValidationError("the first entry of a device must have the genesis prev_hash")
+        if not isinstance(self.created_at, str) or not _TIME_RE.match(self.created_at):
+            raise ValidationError("created_at must be UTC like 2026-11-25T09:10:11.123456Z")
+        if not isinstance(self.actor, str) or not _ACTOR_RE.match(self.actor):
+            raise ValidationError(f"actor {self.actor!r} is not a valid actor reference")
+        if self.kind != self.body.kind:
+            raise ValidationError(f"entry kind {self.kind!r} does not match its {self.body.kind!r} body")
+        check_postings(self.body, self.postings)
+        check_hash(self.hash, "hash")
+        expected = entry_hash(self.unhashed_json())
+        if self.hash != expected:
+            raise IntegrityError(f"entry {self.device_id}#{self.seq} hash does not match its content")
+
+
+def _bad_kind(kind: object) -> Body:
+    raise ValidationError(f"kind must be text, got {kind!r}")
+
+
+def _check_device_id(value: object) -> str:
+    if not isinstance(value, str) or not _ACTOR_RE.match(value):
+        raise ValidationError(f"device_id {value!r} is not a valid device reference")
+    return value
+
+
+def check_postings(body: Body, postings: Sequence[Posting]) -> None:
+    """The postings must balance and, where the body decides them, be exactly those."""
+    expected = body.postings()
+    if expected is None:
+        check_balanced(postings)
+        return
+    if tuple(postings) != tuple(expected):
+        raise ValidationError(f"{body.kind} postings do not match what its body implies")
+
+
+def entry_hash(unhashed: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an entry without its ``hash`` field."""
+    assert "hash" not in unhashed, "the hash is computed over the entry without its hash"
+    return sha256_hex(canonical_json(unhashed))
+
+
+def make_entry(
+    *,
+    device_id: str,
+    seq: int,
+    prev_hash: str,
+    body: Body,
+    actor: str,
+    postings: Iterable[Posting] | None = None,
+    created_at: str | None = None,
+    entry_id: str | None = None,
+) -> JournalEntry:
+    """Build a checked, hashed entry; postings default to what the body implies."""
+    implied = body.postings()
+    if postings is None:
+        if implied is None:
+            raise ValidationError(f"{body.kind} entries must be given their postings")
+        postings = implied
+    draft = JournalEntry(
+        id=entry_id or new_id(), device_id=device_id, seq=seq, prev_hash=prev_hash, kind=body.kind,
+        created_at=created_at or utc_timestamp(), actor=actor, body=body, postings=tuple(postings), hash="",
+    )
+    entry = JournalEntry(**{**_fields(draft), "hash": entry_hash(draft.unhashed_json())})
+    entry.check()
+    return entry
+
+
+def _fields(entry: JournalEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in ENTRY_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    seq: int
+    problem: str
+
+
+def chain_problems(entries: Iterable[JournalEntry], *, start_seq: int = 1, start_hash: str = GENESIS_HASH) -> list[ChainProblem]:
+    """Every break in a device's chain: a seq out of order, a wrong link, a bad hash.
+
+    ``start_seq``/``start_hash`` let a caller check a slice that continues a known head.
+    """
+    problems: list[ChainProblem] = []
+    expected_seq, expected_prev = start_seq, start_hash
+    device: str | None = None
+    for entry in entries:
+        device = device or entry.device_id
+        if entry.device_id != device:
+            problems.append(ChainProblem(entry.seq, f"belongs to device {entry.device_id}, not {device}"))
+        if entry.seq != expected_seq:
+            problems.append(ChainProblem(entry.seq, f"seq {entry.seq} where {expected_seq} was expected"))
+        if entry.prev_hash != expected_prev:
+            problems.append(ChainProblem(entry.seq, "prev_hash does not link to the entry before"))
+        if entry_hash(entry.unhashed_json()) != entry.hash:
+            problems.append(ChainProblem(entry.seq, "hash does not match the entry's content"))
+        expected_seq, expected_prev = entry.seq + 1, entry.hash
+    return problems
