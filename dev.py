@@ -41,7 +41,7 @@ def run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
         sys.exit(f"cafesuite needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         say(f"creating {VENV}")

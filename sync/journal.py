@@ -17,8 +17,8 @@ its outbox. Properties it keeps:
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

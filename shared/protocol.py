@@ -1,0 +1,178 @@
+"""The wire contract between devices and central: paths, headers, request signing and
+the shapes of the ingest exchange (DESIGN §4, §7).
+
+Both the sync client and the server import this module, so the bytes a device signs and
+the bytes central checks are made by the same function.
+
+Every device request carries four headers: the device id, a Unix timestamp in seconds,
+a random nonce, and an Ed25519 signature over :func:`request_message` (method, path with
+query, timestamp, nonce and the SHA-256 of the body). Central refuses a bad signature,
+a timestamp more than ``MAX_CLOCK_SKEW_S`` away from its clock, and a nonce it has seen.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.canonical import canonical_json, sha256_hex
+from shared.errors import ValidationError
+from shared.signing import DeviceKey, verify
+
+API = "/api/v1"
+ENROLL_PATH = f"{API}/enroll"
+"""POST (unsigned, authorised by the one-time code): ``EnrollRequest`` → ``EnrollResponse``."""
+JOURNAL_PATH = f"{API}/journal"
+"""POST (signed): ``{"entries": [entry JSON…], "head": {seq, hash, signature}}`` → ``IngestResponse``."""
+HEARTBEAT_PATH = f"{API}/heartbeat"
+"""POST (signed): device id, app version, outbox depth, oldest unacknowledged age, last sync result."""
+
+HEADER_DEVICE = "X-Cafe-Device"
+HEADER_TIMESTAMP = "X-Cafe-Timestamp"
+HEADER_NONCE = "X-Cafe-Nonce"
+HEADER_SIGNATURE = "X-Cafe-Signature"
+
+MAX_CLOCK_SKEW_S = 300
+MAX_BATCH_ENTRIES = 500
+"""Entries per ingest request; a larger batch is refused with 413."""
+MAX_BODY_BYTES = 4 * 1024 * 1024
+NONCE_BYTES = 16
+
+
+def request_message(method: str, path: str, timestamp_s: int, nonce: str, body: bytes) -> bytes:
+    """The exact bytes a device signs for one request. ``path`` includes any query string."""
+    return canonical_json({
+        "purpose": "cafesuite-request",
+        "method": method.upper(),
+        "path": path,
+        "timestamp": timestamp_s,
+        "nonce": nonce,
+        "body_sha256": sha256_hex(body),
+    })
+
+
+def sign_request(
+    key: DeviceKey, device_id: str, method: str, path: str, body: bytes, now_s: int, nonce: str | None = None,
+) -> dict[str, str]:
+    """Headers that authenticate one request."""
+    nonce = nonce or secrets.token_hex(NONCE_BYTES)
+    return {
+        HEADER_DEVICE: device_id,
+        HEADER_TIMESTAMP: str(now_s),
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: key.sign(request_message(method, path, now_s, nonce, body)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    device_id: str
+    timestamp_s: int
+    nonce: str
+    signature: str
+
+
+def parse_auth_headers(headers: Any) -> SignedRequest:
+    """Read the four auth headers (any mapping with ``get``); refuse missing or malformed ones."""
+    values = {name: headers.get(name) for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ValidationError(f"missing authentication header(s): {', '.join(missing)}")
+    timestamp = values[HEADER_TIMESTAMP]
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise ValidationError(f"{HEADER_TIMESTAMP} must be Unix seconds")
+    nonce = values[HEADER_NONCE]
+    if len(nonce) != 2 * NONCE_BYTES or any(c not in "0123456789abcdef" for c in nonce):
+        raise ValidationError(f"{HEADER_NONCE} must be {2 * NONCE_BYTES} lower-case hex digits")
+    return SignedRequest(values[HEADER_DEVICE], int(timestamp), nonce, values[HEADER_SIGNATURE])
+
+
+def check_signed_request(
+    public_key: bytes, signed: SignedRequest, method: str, path: str, body: bytes, now_s: int,
+) -> str | None:
+    """``None`` when the request is authentic and fresh, else the reason to refuse it.
+
+    Nonce reuse is not decided here: central remembers nonces in its database so that
+    every instance agrees.
+    """
+    if abs(now_s - signed.timestamp_s) > MAX_CLOCK_SKEW_S:
+        return f"timestamp is more than {MAX_CLOCK_SKEW_S} s away from central's clock"
+    if not verify(public_key, request_message(method, path, signed.timestamp_s, signed.nonce, body), signed.signature):
+        return "signature does not verify"
+    return None
+
+
+# -- enrollment -------------------------------------------------------------------------
+
+DeviceRole = Literal["pos", "kiosk"]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollRequest:
+    code: str
+    public_key: str          # device Ed25519 public key, URL-safe base64 (DeviceKey.public_key_b64)
+    role: DeviceRole
+    app_version: str
+    hostname: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollResponse:
+    device_id: str
+    location_id: str
+    role: DeviceRole
+    ca_fingerprint: str      # SHA-256 hex of central's CA certificate (DER), to pin TLS
+    central_public_key: str  # central's Ed25519 signing key, URL-safe base64
+
+
+# -- ingest -------------------------------------------------------------------------------
+
+EntryStatus = Literal["applied", "duplicate"]
+BatchStatus = Literal["ok", "gap", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    seq: int
+    id: str
+    status: EntryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResponse:
+    """What central did with one batch.
+
+    * ``ok``: every entry is ``applied`` or ``duplicate``; ``acked_through`` is the device's
+      highest seq central now holds, so the device may mark its outbox up to there.
+    * ``gap``: nothing applied; resend from ``expected_seq`` (HTTP 409).
+    * ``rejected``: fork, broken chain or bad head signature; nothing applied and the
+      device is quarantined (HTTP 409); ``reason`` says which.
+    """
+
+    status: BatchStatus
+    results: tuple[EntryResult, ...]
+    acked_through: int
+    expected_seq: int | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "results": [{"seq": r.seq, "id": r.id, "status": r.status} for r in self.results],
+            "acked_through": self.acked_through,
+            "expected_seq": self.expected_seq,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> IngestResponse:
+        if not isinstance(data, dict) or data.get("status") not in ("ok", "gap", "rejected"):
+            raise ValidationError(f"not an ingest response: {data!r}")
+        return cls(
+            status=data["status"],
+            results=tuple(EntryResult(r["seq"], r["id"], r["status"]) for r in data.get("results", [])),
+            acked_through=int(data.get("acked_through", 0)),
+            expected_seq=data.get("expected_seq"),
+            reason=data.get("reason"),
+        )
