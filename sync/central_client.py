@@ -1,0 +1,96 @@
+"""The device's authenticated HTTP client to central (httpx).
+
+Every call is signed with the device key (shared.protocol), bounded by a timeout, and
+fails in one of two plain ways the apps can show: ``Offline`` (central could not be
+reached: keep working from the local state) or ``CentralRefused`` (central answered
+no, with its code and reason).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from shared.canonical import canonical_json, parse_json
+from shared.errors import CafeError
+from shared.protocol import HEARTBEAT_PATH, JOURNAL_PATH, IngestResponse, sign_request
+from shared.signing import DeviceKey
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class Offline(CafeError):
+    """Central did not answer (no route, refused, timed out, TLS failed)."""
+
+    code = "offline"
+    http_status = 503
+
+
+class CentralRefused(CafeError):
+    """Central answered with an error; ``code`` is central's, ``http_status`` its status."""
+
+
+class CentralClient:
+    """Signed requests from one enrolled device to central."""
+
+    def __init__(
+        self,
+        base_url: str,
+        device_id: str,
+        key: DeviceKey,
+        *,
+        verify: str | bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.device_id = device_id
+        self._key = key
+        self._clock = clock
+        self._http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, payload: Any = None, *, accept: tuple[int, ...] = ()) -> Any:
+        """Send one signed request and return the decoded JSON answer.
+
+        ``path`` includes any query string, exactly as signed. Statuses in ``accept`` are
+        answers, not errors (ingest answers a gap with 409 and a body that says what to do).
+        """
+        body = b"" if payload is None else canonical_json(payload)
+        headers = sign_request(self._key, self.device_id, method, path, body, int(self._clock()))
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(method, path, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise Offline(f"central at {self.base_url} is unreachable: {exc.__class__.__name__}: {exc}") from exc
+        data = _json_or_none(response)
+        if response.status_code < 400 or response.status_code in accept:
+            return data
+        code, message = "http_error", response.text[:200]
+        if isinstance(data, dict):
+            code, message = str(data.get("code", code)), str(data.get("message", message))
+        raise CentralRefused(f"central refused {method} {path}: {message}", code=code, http_status=response.status_code)
+
+    def push(self, entries: list[dict[str, Any]], head: dict[str, Any]) -> IngestResponse:
+        """Send one batch of journal entries with the signed chain head."""
+        data = self.request("POST", JOURNAL_PATH, {"entries": entries, "head": head}, accept=(409,))
+        return IngestResponse.from_json(data)
+
+    def heartbeat(self, report: dict[str, Any]) -> Any:
+        return self.request("POST", HEARTBEAT_PATH, report)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return parse_json(response.content)
+    except CafeError:
+        return None

@@ -1,0 +1,148 @@
+"""The push loop: send the journal's unacknowledged entries to central, in order.
+
+Runs off the GUI thread on an APScheduler interval, and again right after each local
+write (``nudge``): both go through one scheduled job with ``max_instances=1``, so a
+burst of writes coalesces into one push and two pushes never race. While central is
+unreachable the next attempt is pushed back with jittered exponential back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from shared.entry import utc_timestamp
+from shared.signing import DeviceKey
+from sync.backoff import Backoff
+from sync.central_client import CentralClient, CentralRefused, Offline
+from sync.journal import Journal
+from sync.push_plan import decide
+from sync.status import SyncStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
+MAX_BATCHES_PER_RUN = 1000  # bounds one run: 200k entries, then the next run goes on
+JOB_ID = "cafesuite-sync"
+
+
+class SyncEngine:
+    """Pushes one journal to central and keeps a status the app can show."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        client: CentralClient,
+        device_key: DeviceKey,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        interval_s: float = 15.0,
+        backoff: Backoff | None = None,
+        on_status: Callable[[SyncStatus], None] | None = None,
+    ):
+        assert 0 < batch_size <= 500, "batches are bounded by the protocol"
+        self.journal = journal
+        self.client = client
+        self._key = device_key
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.backoff = backoff or Backoff()
+        self._on_status = on_status
+        self._lock = threading.Lock()       # one push at a time, whoever calls
+        self._status = SyncStatus(pending=journal.pending_count())
+        self._failures = 0
+        self._next_seq = journal.acked_seq + 1
+        self._scheduler: BackgroundScheduler | None = None
+
+    # -- status ---------------------------------------------------------------------
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    def _set_status(self, **changes: Any) -> None:
+        self._status = replace(self._status, **changes)
+        if self._on_status is not None:
+            self._on_status(self._status)
+
+    # -- one run --------------------------------------------------------------------
+
+    def push_pending(self) -> SyncStatus:
+        """Push until the outbox is empty, central is unreachable, or the device is stopped."""
+        with self._lock:
+            if self._status.quarantined:
+                return self._status
+            try:
+                for _ in range(MAX_BATCHES_PER_RUN):
+                    if not self._push_one_batch():
+                        break
+            except Offline as exc:
+                self._failures += 1
+                self._set_status(online=False, last_error=exc.message, pending=self.journal.pending_count())
+                return self._status
+            except CentralRefused as exc:
+                self._failures += 1
+                quarantined = exc.http_status == 403
+                self._set_status(online=True, last_error=exc.message, quarantined=quarantined,
+                                 pending=self.journal.pending_count())
+                return self._status
+            self._failures = 0
+            self._set_status(online=True, last_error=None, last_success_at=utc_timestamp(),
+                             pending=self.journal.pending_count())
+            return self._status
+
+    def _push_one_batch(self) -> bool:
+        """Send one batch; True when there may be more to send."""
+        head = self.journal.head()
+        if self._next_seq > head.seq:
+            return False
+        entries = list(self.journal.entries(self._next_seq, self.batch_size))
+        if not entries:
+            return False
+        last = entries[-1]
+        signed_head = {"seq": last.seq, "hash": last.hash, "signature": self._key.sign_head(last.device_id, last.seq, last.hash)}
+        response = self.client.push([e.to_json() for e in entries], signed_head)
+        decision = decide(response, entries[0].seq, last.seq, self.journal.acked_seq)
+        if decision.ack_through is not None:
+            self.journal.mark_acked(min(decision.ack_through, head.seq))
+        if decision.action == "stop":
+            log.error("central rejected batch %s..%s: %s", entries[0].seq, last.seq, decision.reason)
+            self._set_status(quarantined=True, last_error=f"central rejected our journal: {decision.reason}")
+            return False
+        self._next_seq = decision.next_seq
+        return self._next_seq <= head.seq
+
+    # -- scheduling -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Push now and then every ``interval_s`` on a background scheduler thread."""
+        assert self._scheduler is None, "already started"
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(self._scheduled_run, "interval", seconds=self.interval_s, id=JOB_ID,
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def nudge(self) -> None:
+        """Ask for a push as soon as possible (after a local write); never blocks the caller."""
+        if self._scheduler is not None and self._failures == 0:
+            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+
+    def _scheduled_run(self) -> None:
+        status = self.push_pending()
+        if self._scheduler is None or status.quarantined:
+            return
+        if self._failures:
+            delay = self.backoff.delay_s(self._failures)
+            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
