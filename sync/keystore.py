@@ -114,6 +114,9 @@ class KeyStore:
     def journal_key(self) -> bytes:
         return self._require(JOURNAL_KEY_NAME, "journal key")
 
+    def has_device_key(self) -> bool:
+        return self._get(DEVICE_KEY_NAME) is not None
+
     def create_device_key(self) -> DeviceKey:
         if self._get(DEVICE_KEY_NAME) is not None:
             raise CafeError(f"a device key already exists for {self.data_dir}")
