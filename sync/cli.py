@@ -31,7 +31,11 @@ def run_verify(args: argparse.Namespace) -> int:
     with Journal.open(args.path) as journal:
         report = journal.verify()
     print(report.summary())
-    return 0 if report.ok else 1
+    if not report.ok:
+        # The summary above lists every problem; stderr gets the one-line verdict, like every other refusal.
+        first = report.problems[0] if report.problems else "a check did not hold"
+        raise JournalError(f"{report.path} FAILED verification ({len(report.problems)} problem(s); first: {first})")
+    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
