@@ -212,7 +212,9 @@ class Journal:
         data_dir.mkdir(parents=True, exist_ok=True)
         keystore = keystore or KeyStore(data_dir)
         key = keystore.create_journal_key()
-        device_key = keystore.create_device_key()
+        # Enrollment makes the device key first (central needs its public half before it
+        # hands out the device id); a journal created without enrollment makes its own.
+        device_key = keystore.device_key() if keystore.has_device_key() else keystore.create_device_key()
         return cls._create_file(path, device_id, device_key, key)
 
     @classmethod
