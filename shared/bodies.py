@@ -20,7 +20,8 @@ from shared.errors import ValidationError
 from shared.ledger import Posting, account, check_balanced, move
 from shared.money import CREDITS, check_positive, check_unit, check_units
 
-_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+_DIGITS_RE = re.compile(r"^[0-9]{1,19}\Z")
 TENDERS = ("cash", "card")
 
 
@@ -47,13 +48,20 @@ def check_non_negative(value: object, what: str) -> int:
     return units
 
 
+def check_cash_currency(value: str, what: str = "currency") -> str:
+    """A currency code for cash, card or fiat amounts: never the credits unit."""
+    if check_unit(value) == CREDITS:
+        raise ValidationError(f"{what}: cash must be in a currency, not credits")
+    return value
+
+
 def check_denominations(counts: object, total_units: int, what: str) -> dict[str, int]:
     """``{"2000": 3, "500": 1}``: notes and coins by value in minor units, summing to ``total_units``."""
     if not isinstance(counts, dict):
         raise ValidationError(f"{what} must map denomination (minor units) to a count")
     total = 0
     for denom, count in counts.items():
-        if not isinstance(denom, str) or not denom.isdigit() or int(denom) <= 0:
+        if not isinstance(denom, str) or not _DIGITS_RE.match(denom) or int(denom) <= 0:
             raise ValidationError(f"{what}: {denom!r} is not a denomination in minor units")
         check_non_negative(count, f"{what} count of {denom}")
         total += int(denom) * count
@@ -128,7 +136,7 @@ class WholesaleTransfer(Body):
             raise ValidationError("a wholesale transfer needs two different nodes")
         check_positive(self.amount_units)
         check_non_negative(self.price_units, "price_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
 
     def postings(self) -> tuple[Posting, ...]:
         credits = move(CREDITS, self.amount_units, account("float", self.from_node_id), account("float", self.to_node_id))
@@ -155,9 +163,7 @@ class _CounterCash(Body):
             check_ref(getattr(self, name), name)
         check_positive(self.amount_units)
         check_non_negative(self.cash_units, "cash_units")
-        check_unit(self.currency)
-        if self.currency == CREDITS:
-            raise ValidationError("cash must be in a currency, not credits")
+        check_cash_currency(self.currency)
 
 
 @dataclass(frozen=True)
@@ -279,7 +285,7 @@ class VoucherIssue(Body):
         for name in ("voucher_id", "session_id", "kiosk_id", "location_id"):
             check_ref(getattr(self, name), name)
         check_positive(self.amount_units)
-        if not isinstance(self.validation_number, str) or not self.validation_number.isdigit():
+        if not isinstance(self.validation_number, str) or not _DIGITS_RE.match(self.validation_number):
             raise ValidationError("validation_number must be digits")
 
     def postings(self) -> tuple[Posting, ...]:
@@ -304,7 +310,7 @@ class VoucherRedemption(Body):
             check_ref(getattr(self, name), name)
         check_positive(self.amount_units)
         check_non_negative(self.cash_units, "cash_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
 
     def postings(self) -> tuple[Posting, ...]:
         credits = move(CREDITS, self.amount_units, account("voucher", self.voucher_id), account("float", self.location_id))
@@ -369,7 +375,7 @@ class OnlinePayment(Body):
             check_ref(getattr(self, name), name)
         check_positive(self.amount_units)
         check_non_negative(self.fiat_units, "fiat_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
 
     def postings(self) -> tuple[Posting, ...]:
         credits = move(CREDITS, self.amount_units, account("float", self.location_id), account("wallet", self.player_id))
@@ -395,7 +401,7 @@ class ShiftOpen(Body):
         for name in ("shift_id", "pos_id", "location_id", "cashier_id"):
             check_ref(getattr(self, name), name)
         check_non_negative(self.float_units, "float_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
         check_denominations(self.denominations, self.float_units, "opening float denominations")
 
     def postings(self) -> tuple[Posting, ...]:
@@ -419,7 +425,7 @@ class CashCount(Body):
         check_ref(self.shift_id, "shift_id")
         check_ref(self.pos_id, "pos_id")
         check_non_negative(self.counted_units, "counted_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
         check_denominations(self.denominations, self.counted_units, "counted denominations")
 
 
@@ -442,7 +448,7 @@ class ShiftClose(Body):
             check_ref(getattr(self, name), name)
         check_non_negative(self.expected_units, "expected_units")
         check_non_negative(self.counted_units, "counted_units")
-        check_unit(self.currency)
+        check_cash_currency(self.currency)
         check_denominations(self.denominations, self.counted_units, "counted denominations")
         if self.approver is not None:
             check_ref(self.approver, "approver")

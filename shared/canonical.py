@@ -21,7 +21,10 @@ _MAX_DEPTH = 32
 def _check(value: Any, depth: int, path: str) -> None:
     if depth > _MAX_DEPTH:
         raise CanonicalJSONError(f"{path}: nested deeper than {_MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _check_text(value, path)
         return
     if isinstance(value, int):
         if abs(value) > MAX_ABS_UNITS:
@@ -37,9 +40,18 @@ def _check(value: Any, depth: int, path: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalJSONError(f"{path}: key {key!r} is not a string")
+            _check_text(key, path)
             _check(item, depth + 1, f"{path}.{key}")
         return
     raise CanonicalJSONError(f"{path}: {type(value).__name__} cannot be written as canonical JSON")
+
+
+def _check_text(value: str, path: str) -> None:
+    # A lone surrogate ("\ud800") is a valid Python str and a valid JSON escape, but has no UTF-8 spelling.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalJSONError(f"{path}: text {value!r} is not valid Unicode (lone surrogate)") from exc
 
 
 def canonical_json(value: Any) -> bytes:
@@ -61,7 +73,9 @@ def parse_json(data: bytes | str) -> Any:
     """Decode JSON that may be non-canonical but holds only canonical types."""
     try:
         value = json.loads(data, parse_float=_refuse_float, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError covers JSONDecodeError, UnicodeDecodeError and integers too long to convert;
+    # RecursionError is what deeply nested input raises before _check can bound the depth.
+    except (ValueError, RecursionError) as exc:
         raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
     _check(value, 0, "$")
     return value

@@ -23,9 +23,9 @@ GENESIS_HASH = "0" * 64
 """``prev_hash`` of a device's first entry."""
 
 ENTRY_FIELDS = ("id", "device_id", "seq", "prev_hash", "kind", "created_at", "actor", "body", "postings", "hash")
-_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-_ACTOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
+_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
+_ACTOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}\Z")
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:

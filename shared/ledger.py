@@ -47,7 +47,7 @@ ACCOUNT_TYPES = frozenset({
 NON_NEGATIVE_TYPES = frozenset({"wallet", "escrow", "voucher"})
 """Accounts that must never be below zero at the central ledger (DESIGN §2)."""
 
-_ACCOUNT_RE = re.compile(r"^([a-z]+):([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$")
+_ACCOUNT_RE = re.compile(r"^([a-z]+):([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\Z")
 
 
 def account(kind: str, owner: str) -> str:

@@ -21,8 +21,9 @@ _EXPONENT_EXCEPTIONS = {
     "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3,
     "LYD": 3, "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
 }
-_UNIT_RE = re.compile(r"^(CR|[A-Z]{3})$")
-_AMOUNT_RE = re.compile(r"^(-)?(\d{1,15})(?:\.(\d+))?$")
+_UNIT_RE = re.compile(r"^(CR|[A-Z]{3})\Z")
+# ASCII digits only, and enough of them for every 64-bit amount (so format() output always parses).
+_AMOUNT_RE = re.compile(r"^(-)?([0-9]{1,19})(?:\.([0-9]+))?\Z")
 MAX_ABS_UNITS = 2**63 - 1
 """Every amount fits a signed 64-bit integer, so PostgreSQL BIGINT stores it exactly."""
 

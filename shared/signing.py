@@ -61,9 +61,14 @@ def encode_b64(raw: bytes) -> str:
 
 def decode_b64(text: str, what: str = "value") -> bytes:
     try:
-        return base64.urlsafe_b64decode(text.encode("ascii"))
+        raw = base64.urlsafe_b64decode(text.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, AttributeError) as exc:
         raise ValidationError(f"{what} is not valid base64") from exc
+    # The decoder skips characters outside the alphabet and ignores spare bits, so many
+    # texts decode to the same bytes; accept only the one spelling encode_b64 writes.
+    if encode_b64(raw) != text:
+        raise ValidationError(f"{what} is not in canonical URL-safe base64")
+    return raw
 
 
 def verify(public_key: bytes, message: bytes, signature_b64: str) -> bool:
