@@ -1,0 +1,188 @@
+"""``cafe central …``: initialise, migrate, serve and check the central server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from central_server.settings import Settings, load_settings
+from shared.errors import CafeError
+
+ADMIN_PASSWORD_ENV = "CAFE_ADMIN_PASSWORD"
+
+
+def register(subparsers: Any) -> None:
+    central = subparsers.add_parser("central", help="the central ledger server")
+    actions = central.add_subparsers(dest="central_command", metavar="ACTION", parser_class=type(central))
+    actions.required = True
+
+    def action(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+        parser.add_argument("--db", metavar="URL", help="postgresql://… or sqlite:///path (default: SQLite in the data directory)")
+        parser.add_argument("--data-dir", type=Path, help="where keys, certificates and the default SQLite file live")
+        parser.set_defaults(func=func)
+        return parser
+
+    init = action("init", run_init, "create the database, the head-office admin, the signing key and TLS certificates")
+    init.add_argument("--admin-username", default="admin")
+    action("migrate", run_migrate, "apply the database migrations")
+    serve = action("serve", run_serve, "run the HTTPS server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--insecure-http", action="store_true", default=None, help="plain HTTP, for local development only")
+    code = action("enroll-code", run_enroll_code, "print a one-time code that enrolls one device at a location")
+    code.add_argument("--location", required=True, help="location node id")
+    code.add_argument("--role", required=True, choices=("pos", "kiosk"))
+    node = action("add-node", run_add_node, "add a master distributor, distributor or location to the hierarchy")
+    node.add_argument("--id", required=True, dest="node_id")
+    node.add_argument("--kind", required=True, choices=("master_distributor", "distributor", "location"))
+    node.add_argument("--parent", default="head-office")
+    node.add_argument("--name", default="")
+    revoke = action("revoke-device", run_revoke, "refuse every further request of a device at once")
+    revoke.add_argument("--device", required=True)
+    action("verify", run_verify, "recompute every balance, transaction, device chain and signature; exit 1 on any problem")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return load_settings(db_url=args.db, data_dir=args.data_dir, **extra)
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    """An engine for the command, with database failures turned into one line."""
+    from central_server.db import make_engine
+
+    url = settings.database_url
+    if url.startswith("sqlite") and settings.db_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url, pool_size=settings.db_pool_size)
+    try:
+        yield engine
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise CafeError(f"database {_safe_url(url)}: {reason}") from exc
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Connection]:
+    from central_server.migrate import check_at_head
+
+    with _engine(settings) as engine:
+        check_at_head(engine)
+        with engine.begin() as conn:
+            yield conn
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from central_server.migrate import current_revision, head_revision, upgrade
+
+    settings = _settings(args)
+    with _engine(settings) as engine:
+        before = current_revision(engine)
+        upgrade(engine)
+        print(f"database {_safe_url(settings.database_url)}: schema {before or 'empty'} → {head_revision()}")
+    return 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from central_server.admin import service as admin
+    from central_server.keys import create_keys, load_keys
+    from central_server.migrate import upgrade
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    password = os.environ.get(ADMIN_PASSWORD_ENV)
+    generated = not password
+    password = password or admin.new_password()
+    with _engine(settings) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            admin.init_head_office(conn, admin_username=args.admin_username, password=password)
+    create_keys(settings.data_dir)
+    keys = load_keys(settings.data_dir)
+    print(f"central initialised: database {_safe_url(settings.database_url)}, keys in {settings.data_dir}")
+    print(f"CA fingerprint (devices pin this): {keys.ca_fingerprint}")
+    if generated:
+        print(f"admin user {args.admin_username!r} password (shown once, store it now): {password}")
+    else:
+        print(f"admin user {args.admin_username!r} password taken from {ADMIN_PASSWORD_ENV}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from central_server.app import create_app
+    from central_server.keys import load_keys
+    from central_server.migrate import check_at_head
+
+    settings = _settings(args, host=args.host, port=args.port, insecure_http=args.insecure_http)
+    keys = load_keys(settings.data_dir)
+    with _engine(settings) as engine:
+        check_at_head(engine)
+        app = create_app(engine, keys)
+        tls: dict[str, Any] = {} if settings.insecure_http else {"ssl_certfile": str(keys.tls_cert), "ssl_keyfile": str(keys.tls_key)}
+        scheme = "http" if settings.insecure_http else "https"
+        print(f"central serving {scheme}://{settings.host}:{settings.port} (database {_safe_url(settings.database_url)})", file=sys.stderr)
+        if settings.insecure_http:
+            print("WARNING: plain HTTP; use only for local development", file=sys.stderr)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **tls)
+    return 0
+
+
+def run_enroll_code(args: argparse.Namespace) -> int:
+    from central_server.devices import service
+
+    settings = _settings(args)
+    with _transaction(settings) as conn:
+        code, expires_at_s = service.create_enroll_code(conn, location_id=args.location, role=args.role, ttl_s=settings.enroll_code_ttl_s)
+    expires = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires_at_s))
+    print(f"enrollment code for a {args.role} at {args.location} (one use, expires {expires}):")
+    print(code)
+    return 0
+
+
+def run_add_node(args: argparse.Namespace) -> int:
+    from central_server.admin import service
+
+    with _transaction(_settings(args)) as conn:
+        service.add_node(conn, node_id=args.node_id, kind=args.kind, name=args.name, parent_id=args.parent)
+    print(f"added {args.kind} {args.node_id} under {args.parent}")
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    from central_server.devices import service
+
+    with _transaction(_settings(args)) as conn:
+        service.revoke(conn, args.device)
+    print(f"device {args.device} revoked")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from central_server.audit.service import verify
+
+    with _transaction(_settings(args)) as conn:
+        report = verify(conn)
+    print(report.summary())
+    return 0 if report.ok else 1

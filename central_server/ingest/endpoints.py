@@ -1,0 +1,37 @@
+"""HTTP for journal ingest: POST JOURNAL_PATH (signed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from central_server.db import Tx
+from central_server.devices.dependencies import Device, RawBody
+from central_server.devices.schemas import ErrorBody
+from central_server.ingest import service
+from central_server.ingest.schemas import IngestRequestBody, IngestResponseBody
+from shared.protocol import JOURNAL_PATH
+
+router = APIRouter(tags=["journal"])
+
+
+@router.post(
+    JOURNAL_PATH,
+    response_model=IngestResponseBody,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": IngestRequestBody.model_json_schema()}}}},
+    responses={
+        401: {"model": ErrorBody, "description": "bad signature, stale timestamp, replayed nonce, unknown device"},
+        403: {"model": ErrorBody, "description": "device revoked or quarantined"},
+        409: {"model": IngestResponseBody, "description": "gap (resend from expected_seq) or rejected (device quarantined)"},
+        413: {"model": ErrorBody, "description": "more than MAX_BATCH_ENTRIES entries or MAX_BODY_BYTES bytes"},
+        422: {"model": ErrorBody, "description": "malformed body or entry"},
+    },
+)
+def ingest(
+    device: Device,
+    body: RawBody,
+    conn: Tx,
+) -> Any:
+    """Apply a batch of journal entries, exactly once (DESIGN §4)."""
+    return service.ingest(conn, device, body).to_json()

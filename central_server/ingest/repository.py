@@ -1,0 +1,66 @@
+"""All SQL of journal ingest: stored entries, and the rows entries create or match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from central_server.db import insert_ignoring_conflict
+from central_server.tables import checkouts, journal_entries, voids, vouchers
+
+
+def stored_hash(conn: Connection, device_id: str, seq: int) -> str | None:
+    return conn.execute(
+        sa.select(journal_entries.c.hash).where(journal_entries.c.device_id == device_id, journal_entries.c.seq == seq)
+    ).scalar()
+
+
+def insert_entry(conn: Connection, **values: Any) -> None:
+    conn.execute(journal_entries.insert().values(**values))
+
+
+def set_head_signature(conn: Connection, device_id: str, seq: int, signature: str) -> None:
+    conn.execute(
+        sa.update(journal_entries).where(journal_entries.c.device_id == device_id, journal_entries.c.seq == seq)
+        .values(head_signature=signature)
+    )
+
+
+def entry_by_id(conn: Connection, entry_id: str) -> Any | None:
+    return conn.execute(sa.select(journal_entries).where(journal_entries.c.id == entry_id)).first()
+
+
+def checkout_for_session(conn: Connection, session_id: str) -> Any | None:
+    return conn.execute(sa.select(checkouts).where(checkouts.c.session_id == session_id)).first()
+
+
+def match_checkout(conn: Connection, session_id: str, entry_id: str) -> bool:
+    """Link a kiosk's checkout entry to central's checkout, once (guarded UPDATE)."""
+    result = conn.execute(
+        sa.update(checkouts).where(checkouts.c.session_id == session_id, checkouts.c.entry_id.is_(None)).values(entry_id=entry_id)
+    )
+    return result.rowcount == 1
+
+
+def insert_voucher(conn: Connection, **values: Any) -> bool:
+    return insert_ignoring_conflict(conn, vouchers, values, "id")
+
+
+def voucher(conn: Connection, voucher_id: str) -> Any | None:
+    return conn.execute(sa.select(vouchers).where(vouchers.c.id == voucher_id)).first()
+
+
+def record_voucher_redemption_entry(conn: Connection, voucher_id: str, entry_id: str, at: str) -> bool:
+    """The first redemption entry for a voucher marks it redeemed; a second one matches nothing."""
+    result = conn.execute(
+        sa.update(vouchers).where(vouchers.c.id == voucher_id, vouchers.c.redeem_entry_id.is_(None))
+        .values(redeem_entry_id=entry_id, status="redeemed", redeemed_at=sa.func.coalesce(vouchers.c.redeemed_at, at))
+    )
+    return result.rowcount == 1
+
+
+def record_void(conn: Connection, reversed_entry_id: str, void_entry_id: str) -> bool:
+    values = {"reversed_entry_id": reversed_entry_id, "void_entry_id": void_entry_id}
+    return insert_ignoring_conflict(conn, voids, values, "reversed_entry_id")

@@ -1,0 +1,42 @@
+"""HTTP shapes of journal ingest (mirroring ``shared.protocol``).
+
+The body is parsed by hand with ``shared.canonical.parse_json`` (floats refused) and
+``JournalEntry.from_json``; these models document it in OpenAPI and check the head.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.protocol import MAX_BATCH_ENTRIES
+
+
+class HeadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    seq: int = Field(ge=1)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature: str = Field(min_length=1, max_length=128)
+
+
+class IngestRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[dict[str, Any]] = Field(max_length=MAX_BATCH_ENTRIES, description="journal entries in seq order (entry JSON)")
+    head: HeadBody | None = Field(default=None, description="signature over the last entry's (device_id, seq, hash); required with entries")
+
+
+class EntryResultBody(BaseModel):
+    seq: int
+    id: str
+    status: Literal["applied", "duplicate"]
+
+
+class IngestResponseBody(BaseModel):
+    status: Literal["ok", "gap", "rejected"]
+    results: list[EntryResultBody]
+    acked_through: int
+    expected_seq: int | None = None
+    reason: str | None = None

@@ -1,0 +1,98 @@
+"""All SQL of the ledger: transactions, postings, the balances projection, exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from central_server.db import is_postgres
+from central_server.tables import balances, ledger_exceptions, ledger_transactions, postings
+from shared.ledger import Posting
+
+_ADD_TO_BALANCE = sa.text(
+    "INSERT INTO balances (account, unit, balance_units) VALUES (:account, :unit, :delta) "
+    "ON CONFLICT (account, unit) DO UPDATE SET balance_units = balances.balance_units + excluded.balance_units "
+    "RETURNING balance_units"
+)
+
+
+def insert_transaction(conn: Connection, *, tx_id: str, kind: str, entry_id: str | None, created_at: str) -> None:
+    conn.execute(ledger_transactions.insert().values(id=tx_id, kind=kind, entry_id=entry_id, created_at=created_at))
+
+
+def insert_postings(conn: Connection, tx_id: str, lines: Iterable[Posting]) -> None:
+    rows = [{"tx_id": tx_id, "account": p.account, "unit": p.unit, "amount_units": p.amount_units} for p in lines]
+    if rows:
+        conn.execute(postings.insert(), rows)
+
+
+def add_to_balance(conn: Connection, account: str, unit: str, delta_units: int) -> int:
+    """Atomically add ``delta_units`` to the projection (creating the row) and return the new balance."""
+    return int(conn.execute(_ADD_TO_BALANCE, {"account": account, "unit": unit, "delta": delta_units}).scalar_one())
+
+
+def debit_if_covered(conn: Connection, account: str, unit: str, amount_units: int) -> bool:
+    """Take ``amount_units`` out only if the balance covers it: one guarded UPDATE.
+
+    On PostgreSQL a concurrent debit of the same row waits for the first to commit and
+    then re-checks the condition, so no two debits can both pass on the same credits.
+    """
+    result = conn.execute(
+        sa.update(balances)
+        .where(balances.c.account == account, balances.c.unit == unit, balances.c.balance_units >= amount_units)
+        .values(balance_units=balances.c.balance_units - amount_units)
+    )
+    return result.rowcount == 1
+
+
+def balance(conn: Connection, account: str, unit: str, *, for_update: bool = False) -> int:
+    stmt = sa.select(balances.c.balance_units).where(balances.c.account == account, balances.c.unit == unit)
+    if for_update and is_postgres(conn):
+        stmt = stmt.with_for_update()
+    value = conn.execute(stmt).scalar()
+    return int(value or 0)
+
+
+def postings_of(conn: Connection, tx_id: str) -> list[Posting]:
+    rows = conn.execute(
+        sa.select(postings.c.account, postings.c.unit, postings.c.amount_units).where(postings.c.tx_id == tx_id).order_by(postings.c.id)
+    ).all()
+    return [Posting(r.account, r.unit, int(r.amount_units)) for r in rows]
+
+
+def insert_exception(conn: Connection, **values: Any) -> None:
+    conn.execute(ledger_exceptions.insert().values(**values))
+
+
+def exceptions(conn: Connection, limit: int = 1000) -> list[Any]:
+    return list(conn.execute(sa.select(ledger_exceptions).order_by(ledger_exceptions.c.id).limit(limit)).all())
+
+
+def all_balances(conn: Connection) -> Iterator[Any]:
+    yield from conn.execute(sa.select(balances).order_by(balances.c.account, balances.c.unit))
+
+
+def sums_by_account(conn: Connection) -> Iterator[Any]:
+    yield from conn.execute(
+        sa.select(postings.c.account, postings.c.unit, sa.func.sum(postings.c.amount_units).label("total"))
+        .group_by(postings.c.account, postings.c.unit)
+    )
+
+
+def unbalanced_transactions(conn: Connection, limit: int = 100) -> list[Any]:
+    return list(conn.execute(
+        sa.select(postings.c.tx_id, postings.c.unit, sa.func.sum(postings.c.amount_units).label("total"))
+        .group_by(postings.c.tx_id, postings.c.unit)
+        .having(sa.func.sum(postings.c.amount_units) != 0)
+        .limit(limit)
+    ).all())
+
+
+def accounts_with_open_exception(conn: Connection, rule: str) -> set[str]:
+    rows = conn.execute(
+        sa.select(ledger_exceptions.c.account).where(ledger_exceptions.c.rule == rule, ledger_exceptions.c.resolved_at.is_(None))
+    )
+    return {r.account for r in rows if r.account}

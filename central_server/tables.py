@@ -1,0 +1,181 @@
+"""The central schema as SQLAlchemy Core tables, for the repositories to query.
+
+Alembic migrations (``central_server/migrations``) are the only thing that creates or
+changes the schema; these objects only describe it, and a test checks that the migrated
+database and this description agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# An auto-incrementing 64-bit key: BIGINT IDENTITY on PostgreSQL, INTEGER PRIMARY KEY on SQLite.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+nodes = sa.Table(
+    "nodes", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("parent_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("kind IN ('head_office', 'master_distributor', 'distributor', 'location')", name="ck_nodes_kind"),
+)
+
+admin_users = sa.Table(
+    "admin_users", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(128), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+enroll_codes = sa.Table(
+    "enroll_codes", metadata,
+    sa.Column("code_sha256", sa.String(64), primary_key=True),
+    sa.Column("location_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("expires_at_s", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("used_at", sa.String(32), nullable=True),
+    sa.Column("device_id", sa.String(128), nullable=True),
+    sa.CheckConstraint("role IN ('pos', 'kiosk')", name="ck_enroll_codes_role"),
+)
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("location_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("app_version", sa.String(64), nullable=False),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("enrolled_at", sa.String(32), nullable=False),
+    sa.Column("last_seq", sa.BigInteger(), nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("last_seen_at", sa.String(32), nullable=True),
+    sa.CheckConstraint("status IN ('active', 'quarantined', 'revoked')", name="ck_devices_status"),
+    sa.CheckConstraint("role IN ('pos', 'kiosk')", name="ck_devices_role"),
+)
+
+request_nonces = sa.Table(
+    "request_nonces", metadata,
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), primary_key=True),
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("seen_at_s", sa.BigInteger(), nullable=False),
+)
+
+journal_entries = sa.Table(
+    "journal_entries", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    # Canonical JSON of the entry without its hash: exactly the bytes the hash covers.
+    sa.Column("data", sa.Text(), nullable=False),
+    # The device's signature over (device_id, seq, hash), stored on the last entry of each batch.
+    sa.Column("head_signature", sa.String(128), nullable=True),
+    # False when the entry's postings were not posted again (a checkout central already made).
+    sa.Column("posted", sa.Boolean(), nullable=False),
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("device_id", "seq", name="uq_journal_entries_device_seq"),
+)
+
+ledger_transactions = sa.Table(
+    "ledger_transactions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("entry_id", sa.String(36), sa.ForeignKey("journal_entries.id"), nullable=True, unique=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+postings = sa.Table(
+    "postings", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("tx_id", sa.String(64), sa.ForeignKey("ledger_transactions.id"), nullable=False, index=True),
+    sa.Column("account", sa.String(160), nullable=False, index=True),
+    sa.Column("unit", sa.String(3), nullable=False),
+    sa.Column("amount_units", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("amount_units <> 0", name="ck_postings_nonzero"),
+)
+
+balances = sa.Table(
+    "balances", metadata,
+    sa.Column("account", sa.String(160), primary_key=True),
+    sa.Column("unit", sa.String(3), primary_key=True),
+    sa.Column("balance_units", sa.BigInteger(), nullable=False),
+)
+
+ledger_exceptions = sa.Table(
+    "ledger_exceptions", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("account", sa.String(160), nullable=True),
+    sa.Column("tx_id", sa.String(64), nullable=True),
+    sa.Column("entry_id", sa.String(36), nullable=True),
+    sa.Column("device_id", sa.String(128), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("resolved_at", sa.String(32), nullable=True),
+)
+
+significant_events = sa.Table(
+    "significant_events", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(128), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+players = sa.Table(
+    "players", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("location_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("card_number", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+checkouts = sa.Table(
+    "checkouts", metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("player_id", sa.String(36), sa.ForeignKey("players.id"), nullable=False),
+    sa.Column("amount_units", sa.BigInteger(), nullable=False),
+    sa.Column("tx_id", sa.String(64), sa.ForeignKey("ledger_transactions.id"), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    # The kiosk's own session_checkout journal entry, once it arrives and is matched.
+    sa.Column("entry_id", sa.String(36), nullable=True, unique=True),
+)
+
+vouchers = sa.Table(
+    "vouchers", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("issue_entry_id", sa.String(36), nullable=False),
+    sa.Column("session_id", sa.String(128), nullable=False),
+    sa.Column("kiosk_id", sa.String(128), nullable=False),
+    sa.Column("location_id", sa.String(128), nullable=False),
+    sa.Column("amount_units", sa.BigInteger(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("redeem_request_id", sa.String(64), nullable=True),
+    sa.Column("redeemed_by_device", sa.String(128), nullable=True),
+    sa.Column("redeemed_at", sa.String(32), nullable=True),
+    sa.Column("redeem_entry_id", sa.String(36), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("status IN ('issued', 'redeemed')", name="ck_vouchers_status"),
+)
+
+voids = sa.Table(
+    "voids", metadata,
+    sa.Column("reversed_entry_id", sa.String(128), primary_key=True),
+    sa.Column("void_entry_id", sa.String(36), nullable=False),
+)

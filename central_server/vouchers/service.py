@@ -1,0 +1,33 @@
+"""Online voucher redemption: the POS asks central before paying a ticket.
+
+This is a guarded state change (issued → redeemed) that succeeds once; it moves no
+credits. The POS then records a ``voucher_redemption`` entry in its journal, and that
+entry carries the postings when it is ingested (decision 0003).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from central_server.devices.service import AuthedDevice
+from central_server.errors import Conflict, NotFound
+from central_server.vouchers import repository as repo
+from central_server.vouchers.schemas import RedeemRequestBody, RedeemResponseBody
+from shared.entry import utc_timestamp
+
+
+def redeem(conn: Connection, device: AuthedDevice, request: RedeemRequestBody) -> RedeemResponseBody:
+    voucher = repo.by_id(conn, request.voucher_id)
+    if voucher is None or voucher.location_id != device.location_id:
+        raise NotFound("no such voucher at this location", code="unknown_voucher")
+    if not repo.claim(conn, request.voucher_id, request_id=request.request_id, device_id=device.id, at=utc_timestamp()):
+        voucher = repo.by_id(conn, request.voucher_id)
+        assert voucher is not None
+        if voucher.redeem_request_id != request.request_id or voucher.redeemed_by_device != device.id:
+            raise Conflict(f"voucher {request.voucher_id} was already redeemed at {voucher.redeemed_at}", code="voucher_redeemed")
+    voucher = repo.by_id(conn, request.voucher_id)
+    assert voucher is not None and voucher.status == "redeemed"
+    return RedeemResponseBody(
+        request_id=request.request_id, voucher_id=voucher.id, amount_units=int(voucher.amount_units),
+        location_id=voucher.location_id, status=voucher.status, redeemed_at=voucher.redeemed_at,
+    )
