@@ -95,6 +95,10 @@ class JournalEntry:
             hash=data["hash"],
         )
         entry.check()
+        # The hash was checked over the entry as parsed; a body field left out in favour of
+        # its default would parse to the same entry, so also insist on exactly what was sent.
+        if entry.to_json() != data:
+            raise IntegrityError(f"entry {entry.device_id}#{entry.seq} as sent is not what its hash covers (a field is missing)")
         return entry
 
     def check(self) -> None:
