@@ -13,13 +13,19 @@ with ``CAFE_KEYRING_FILE`` (or keyring's own ``PYTHON_KEYRING_BACKEND``).
 
 from __future__ import annotations
 
+import configparser
+import contextlib
 import os
 import secrets
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
+from keyrings.alt.escape import escape as escape_for_ini
+from keyrings.alt.file import PlaintextKeyring
 
 from shared.errors import CafeError
 from shared.signing import DeviceKey
@@ -44,12 +50,72 @@ def service_name(data_dir: Path) -> str:
     return f"cafesuite:{Path(data_dir).resolve()}"
 
 
-def _file_backend(path: str) -> KeyringBackend:
-    from keyrings.alt.file import PlaintextKeyring
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    """An exclusive lock between processes (POSIX); elsewhere the rename below still keeps the file whole."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent enrollments there are not expected
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
-    backend = PlaintextKeyring()
-    backend.file_path = path  # instance override of keyrings.alt's NonDataProperty
-    return backend
+
+class FileKeyring(PlaintextKeyring):
+    """keyrings.alt's plaintext file (same format), written the way a key file must be.
+
+    keyrings.alt rewrites the file in place: a crash mid-write leaves it truncated, which
+    orphans every journal whose key it held, and two devices enrolling at once can each
+    drop the other's keys. Here every write is read-modify-write under a lock and lands
+    by an atomic rename of an fsynced, owner-only (0600) temporary file.
+    """
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.file_path = path  # instance override of keyrings.alt's NonDataProperty
+
+    def _write_config_value(self, service: str, key: str, value: str) -> None:
+        folder = os.path.dirname(os.path.abspath(self.file_path))
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with _file_lock(f"{self.file_path}.lock"):
+            config = configparser.RawConfigParser()
+            config.read(self.file_path, encoding="utf-8")
+            section = escape_for_ini(service)
+            if not config.has_section(section):
+                config.add_section(section)
+            config.set(section, escape_for_ini(key), value)
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".cafesuite-keys-", suffix=".tmp")  # mode 0600
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    config.write(handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp_name, self.file_path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+                raise
+            _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename itself durable (POSIX; Windows cannot open a directory)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _file_backend(path: str) -> KeyringBackend:
+    return FileKeyring(path)
 
 
 def _is_real_os_keyring(backend: KeyringBackend) -> bool:
@@ -98,7 +164,10 @@ class KeyStore:
         value = self._get(name)
         if value is None:
             raise SecretMissing(f"the keyring has no {what} for {self.data_dir} (service {self.service!r})")
-        return bytes.fromhex(value)
+        try:
+            return bytes.fromhex(value)
+        except ValueError as exc:
+            raise SecretMissing(f"the keyring's {what} for {self.data_dir} is damaged (not hex)") from exc
 
     def has_journal_key(self) -> bool:
         return self._get(JOURNAL_KEY_NAME) is not None
