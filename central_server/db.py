@@ -92,7 +92,9 @@ def insert_ignoring_conflict(conn: Connection, table: Any, values: dict[str, Any
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(index_elements) or None)
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 as the rowcount of an INSERT here.
+    first_column = next(iter(table.primary_key.columns))
+    return conn.execute(stmt.returning(first_column)).first() is not None
 
 
 Tx = Annotated[Connection, Depends(request_transaction, scope="function")]

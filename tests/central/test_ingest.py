@@ -1,0 +1,173 @@
+"""Journal ingest, exactly DESIGN §4: applied, duplicate, gap, and the refusals that quarantine."""
+
+from __future__ import annotations
+
+import json
+
+from shared.bodies import CashCount, Redemption, Void, VoucherIssue, VoucherRedemption
+from shared.entry import make_entry
+from shared.protocol import HEARTBEAT_PATH, JOURNAL_PATH, MAX_BATCH_ENTRIES, MAX_BODY_BYTES, IngestResponse
+from tests.central.conftest import Central, Device
+
+
+def test_batch_is_applied_and_projected(central: Central, pos: Device) -> None:
+    entries = [pos.sale("player-a", 1000, 1000), pos.sale("player-a", 500), pos.append(
+        CashCount(shift_id="shift-1", pos_id=pos.device_id, counted_units=0, currency="USD", denominations={}))]
+    response = pos.push(entries)
+    assert response.status_code == 200, response.text
+    result = IngestResponse.from_json(response.json())
+    assert result.status == "ok" and result.acked_through == 3
+    assert [r.status for r in result.results] == ["applied"] * 3
+    assert central.balance("wallet:player-a") == 1500
+    assert central.balance("float:loc-1") == -1500
+    assert central.balance(f"drawer:{pos.device_id}", "USD") == 1000
+    assert central.scalar("SELECT count(*) FROM postings") == 6
+    assert central.scalar("SELECT last_seq FROM devices WHERE id = :d", d=pos.device_id) == 3
+
+
+def test_resent_batch_is_duplicate_and_changes_nothing(central: Central, pos: Device) -> None:
+    entries = [pos.sale("player-a", 1000), pos.sale("player-a", 200)]
+    assert pos.push(entries).status_code == 200
+    again = pos.push(entries)
+    assert again.status_code == 200
+    assert [r["status"] for r in again.json()["results"]] == ["duplicate", "duplicate"]
+    more = pos.push([*entries, pos.sale("player-a", 1)])
+    assert [r["status"] for r in more.json()["results"]] == ["duplicate", "duplicate", "applied"]
+    assert central.balance("wallet:player-a") == 1201
+    assert central.scalar("SELECT count(*) FROM journal_entries") == 3
+
+
+def test_gap_names_the_seq_to_resend_from(central: Central, pos: Device) -> None:
+    first = pos.sale("player-a", 100)
+    assert pos.push([first]).status_code == 200
+    pos.sale("player-a", 100)
+    third = pos.sale("player-a", 100)
+    response = pos.push([third])
+    assert response.status_code == 409
+    body = response.json()
+    assert body["status"] == "gap" and body["expected_seq"] == 2 and body["acked_through"] == 1
+    assert central.balance("wallet:player-a") == 100
+    assert central.scalar("SELECT status FROM devices WHERE id = :d", d=pos.device_id) == "active"
+
+
+def _assert_quarantined(central: Central, device: Device, reason_part: str, response: object) -> None:
+    import httpx
+
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["status"] == "rejected" and reason_part in body["reason"]
+    # The quarantine and the event persist although the batch was rolled back.
+    assert central.scalar("SELECT status FROM devices WHERE id = :d", d=device.device_id) == "quarantined"
+    assert central.scalar("SELECT count(*) FROM significant_events WHERE kind = 'device_quarantined' AND device_id = :d",
+                          d=device.device_id) == 1
+    after = device.request("POST", HEARTBEAT_PATH, {})
+    assert after.status_code == 403 and after.json()["code"] == "device_quarantined"
+
+
+def test_fork_quarantines_the_device(central: Central, pos: Device) -> None:
+    original = pos.sale("player-a", 100)
+    assert pos.push([original]).status_code == 200
+    forked = make_entry(device_id=pos.device_id, seq=1, prev_hash=original.prev_hash, actor="cashier-1",
+                        body=original.body.__class__(**{**original.body.to_json(), "amount_units": 999}))
+    _assert_quarantined(central, pos, "fork at seq 1", pos.push([forked]))
+    assert central.balance("wallet:player-a") == 100
+
+
+def test_broken_chain_quarantines_and_applies_nothing(central: Central, pos: Device) -> None:
+    assert pos.push([pos.sale("player-a", 100)]).status_code == 200
+    stray = make_entry(device_id=pos.device_id, seq=2, prev_hash="f" * 64, actor="cashier-1", body=pos.sale("x", 1).body)
+    _assert_quarantined(central, pos, "broken chain at seq 2", pos.push([stray]))
+    assert central.scalar("SELECT count(*) FROM journal_entries") == 1
+
+
+def test_hash_that_does_not_match_content_quarantines(central: Central, pos: Device) -> None:
+    entry = pos.sale("player-a", 100).to_json()
+    entry["body"]["amount_units"] = 100000  # content changed after hashing; postings follow so only the hash is wrong
+    entry["postings"][0]["amount_units"] = -100000
+    entry["postings"][1]["amount_units"] = 100000
+    payload = {"entries": [entry], "head": {"seq": 1, "hash": entry["hash"], "signature": pos.key.sign_head(pos.device_id, 1, entry["hash"])}}
+    _assert_quarantined(central, pos, "hash does not match", pos.request("POST", JOURNAL_PATH, payload))
+
+
+def test_bad_head_signature_quarantines(central: Central, pos: Device) -> None:
+    entry = pos.sale("player-a", 100)
+    bad = pos.key.sign_head(pos.device_id, 1, "0" * 64)
+    _assert_quarantined(central, pos, "head signature", pos.push([entry], signature=bad))
+    assert central.scalar("SELECT count(*) FROM journal_entries") == 0
+
+
+def test_business_rule_break_is_applied_and_flagged(central: Central, pos: Device) -> None:
+    # Offline, the POS paid out more than the wallet holds: a fact, applied and flagged.
+    pos.sale("player-a", 100)
+    pos.append(Redemption(player_id="player-a", location_id="loc-1", pos_id=pos.device_id, shift_id="shift-1",
+                          amount_units=300, cash_units=300, currency="USD"))
+    response = pos.push(pos.chain)
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert central.balance("wallet:player-a") == -200
+    rows = central.rows("SELECT rule, account, entry_id FROM ledger_exceptions")
+    assert [(r.rule, r.account, r.entry_id) for r in rows] == [("negative_balance", "wallet:player-a", pos.chain[1].id)]
+
+
+def test_voids_reverse_and_flag_repeats(central: Central, pos: Device) -> None:
+    sale = pos.sale("player-a", 500)
+    reversal = [p.reversed() for p in sale.postings]
+    pos.append(Void(reverses_entry_id=sale.id, reason="wrong player", approver="manager-1"), reversal)
+    pos.append(Void(reverses_entry_id=sale.id, reason="again", approver="manager-1"), reversal)
+    pos.append(Void(reverses_entry_id="unknown-entry", reason="??", approver="manager-1"), list(sale.postings))
+    assert pos.push(pos.chain).status_code == 200
+    rules = sorted(r.rule for r in central.rows("SELECT rule FROM ledger_exceptions"))
+    assert rules == ["negative_balance", "void_repeated", "void_unknown_entry"]
+    assert central.balance("wallet:player-a") == 0 - 500 + 500  # sale, void, void (negative), unknown void (+500)
+
+
+def test_void_that_is_not_the_reversal_is_refused(central: Central, pos: Device) -> None:
+    sale = pos.sale("player-a", 500)
+    assert pos.push([sale]).status_code == 200
+    wrong = [p.reversed() for p in pos.sale("player-b", 400).postings]
+    pos.chain.pop()
+    void = pos.append(Void(reverses_entry_id=sale.id, reason="x", approver="manager-1"), wrong)
+    response = pos.push([void])
+    assert response.status_code == 422 and "reversal" in response.json()["message"]
+    assert central.scalar("SELECT status FROM devices WHERE id = :d", d=pos.device_id) == "active"
+
+
+def test_voucher_issue_and_double_redemption_entry_is_flagged(central: Central, kiosk: Device, pos: Device) -> None:
+    kiosk.append(VoucherIssue(voucher_id="v-1", session_id="s-1", kiosk_id=kiosk.device_id, location_id="loc-1",
+                              amount_units=700, validation_number="123456"))
+    response = kiosk.push(kiosk.chain)
+    assert response.status_code == 200, response.text
+    for _ in range(2):
+        pos.append(VoucherRedemption(voucher_id="v-1", location_id="loc-1", pos_id=pos.device_id, shift_id="shift-1",
+                                     amount_units=700, cash_units=700, currency="USD"))
+    assert pos.push(pos.chain).status_code == 200
+    rules = sorted(r.rule for r in central.rows("SELECT rule FROM ledger_exceptions"))
+    assert "voucher_redeemed_twice" in rules and "negative_balance" in rules
+    assert central.scalar("SELECT status FROM vouchers WHERE id = 'v-1'") == "redeemed"
+
+
+def test_malformed_json_wrong_types_and_floats_are_4xx_json(pos: Device) -> None:
+    for raw in (b"{not json", b'{"entries": "nope"}', b'{"entries": [{"seq": 1.5}], "head": null}', b"[]"):
+        response = pos.request("POST", JOURNAL_PATH, raw=raw)
+        assert 400 <= response.status_code < 500, raw
+        assert set(response.json()) >= {"code", "message"}
+    bad_entry = pos.sale("p", 1).to_json()
+    bad_entry["seq"] = "one"
+    response = pos.request("POST", JOURNAL_PATH, {"entries": [bad_entry], "head": {"seq": 1, "hash": "0" * 64, "signature": "x"}})
+    assert response.status_code == 422 and response.json()["code"] == "invalid"
+
+
+def test_oversize_batch_and_body_are_413(pos: Device) -> None:
+    entry = pos.sale("p", 1).to_json()
+    too_many = {"entries": [entry] * (MAX_BATCH_ENTRIES + 1), "head": {"seq": 1, "hash": entry["hash"], "signature": "x"}}
+    response = pos.request("POST", JOURNAL_PATH, too_many)
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    huge = json.dumps({"entries": [], "pad": "x" * MAX_BODY_BYTES}).encode()
+    response = pos.request("POST", JOURNAL_PATH, raw=huge)
+    assert response.status_code == 413
+
+
+def test_empty_batch_reports_what_central_holds(pos: Device) -> None:
+    assert pos.push([pos.sale("p", 1)]).status_code == 200
+    response = pos.request("POST", JOURNAL_PATH, {"entries": []})
+    assert response.status_code == 200 and response.json()["acked_through"] == 1
