@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sync.journal import Journal, JournalError
+from sync.journal import Journal, JournalError, VerifyReport
 
 
 def register(subparsers: Any) -> None:
@@ -33,9 +33,13 @@ def run_verify(args: argparse.Namespace) -> int:
     print(report.summary())
     if not report.ok:
         # The summary above lists every problem; stderr gets the one-line verdict, like every other refusal.
-        first = report.problems[0] if report.problems else "a check did not hold"
-        raise JournalError(f"{report.path} FAILED verification ({len(report.problems)} problem(s); first: {first})")
+        raise JournalError(f"{report.path} {_failure(report)}")
     return 0
+
+
+def _failure(report: VerifyReport) -> str:
+    first = report.problems[0] if report.problems else "a check did not hold"
+    return f"FAILED verification ({len(report.problems)} problem(s); first: {first})"
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -44,6 +48,11 @@ def run_export(args: argparse.Namespace) -> int:
         raise JournalError(f"cannot write {out}: folder {out.parent} does not exist")
     count = 0
     with Journal.open(args.path) as journal:
+        # An auditor gets only a journal that proves itself: a damaged page may sit in an
+        # index a plain read never touches, and a tampered row must not leave as a fact.
+        report = journal.verify()
+        if not report.ok:
+            raise JournalError(f"cannot export {report.path}: it {_failure(report)}; 'cafe journal verify' lists every problem")
         # Write beside the target and rename, so an interrupted export never leaves half a file.
         fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         try:
