@@ -86,7 +86,8 @@ def test_hash_that_does_not_match_content_quarantines(central: Central, pos: Dev
     entry["body"]["amount_units"] = 100000  # content changed after hashing; postings follow so only the hash is wrong
     entry["postings"][0]["amount_units"] = -100000
     entry["postings"][1]["amount_units"] = 100000
-    payload = {"entries": [entry], "head": {"seq": 1, "hash": entry["hash"], "signature": pos.key.sign_head(pos.device_id, 1, entry["hash"])}}
+    signature = pos.key.sign_head(pos.device_id, 1, entry["hash"])
+    payload = {"entries": [entry], "head": {"seq": 1, "hash": entry["hash"], "signature": signature}}
     _assert_quarantined(central, pos, "hash does not match", pos.request("POST", JOURNAL_PATH, payload))
 
 
