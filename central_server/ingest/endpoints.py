@@ -10,7 +10,7 @@ from central_server.db import Tx
 from central_server.devices.dependencies import Device, RawBody
 from central_server.devices.schemas import ErrorBody
 from central_server.ingest import service
-from central_server.ingest.schemas import IngestRequestBody, IngestResponseBody
+from central_server.ingest.schemas import IngestRequestBody, IngestResponseBody, inline_schema
 from shared.protocol import JOURNAL_PATH
 
 router = APIRouter(tags=["journal"])
@@ -19,7 +19,7 @@ router = APIRouter(tags=["journal"])
 @router.post(
     JOURNAL_PATH,
     response_model=IngestResponseBody,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": IngestRequestBody.model_json_schema()}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(IngestRequestBody)}}}},
     responses={
         401: {"model": ErrorBody, "description": "bad signature, stale timestamp, replayed nonce, unknown device"},
         403: {"model": ErrorBody, "description": "device revoked or quarantined"},
