@@ -173,14 +173,16 @@ def apply_transactions(balances: Mapping[BalanceKey, int], transactions: Iterabl
             rule = "unbalanced" if "balance" in exc.message or "at least one" in exc.message else "malformed"
             violations.append(Violation(getattr(tx, "tx_id", "?"), rule, exc.message, applied=False))
             continue
-        touched: set[BalanceKey] = set()
+        net: dict[BalanceKey, int] = {}
         for posting in tx.postings:
             key = (posting.account, posting.unit)
             result[key] = result.get(key, 0) + posting.amount_units
-            touched.add(key)
+            net[key] = net.get(key, 0) + posting.amount_units
         applied += 1
-        for key in sorted(touched):
-            if account_type(key[0]) in NON_NEGATIVE_TYPES and result[key] < 0:
+        for key in sorted(net):
+            # Flag only what this transaction took out: a deposit into an account that is
+            # already negative makes things better, not worse.
+            if account_type(key[0]) in NON_NEGATIVE_TYPES and result[key] < 0 and net[key] < 0:
                 violations.append(Violation(
                     tx.tx_id, "negative_balance", f"{key[0]} is {result[key]} {key[1]} units", applied=True,
                 ))

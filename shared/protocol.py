@@ -86,7 +86,7 @@ def parse_auth_headers(headers: Any) -> SignedRequest:
     if missing:
         raise ValidationError(f"missing authentication header(s): {', '.join(missing)}")
     timestamp = values[HEADER_TIMESTAMP]
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise ValidationError(f"{HEADER_TIMESTAMP} must be Unix seconds")
     nonce = values[HEADER_NONCE]
     if len(nonce) != 2 * NONCE_BYTES or any(c not in "0123456789abcdef" for c in nonce):
@@ -175,10 +175,13 @@ class IngestResponse:
     def from_json(cls, data: Any) -> IngestResponse:
         if not isinstance(data, dict) or data.get("status") not in ("ok", "gap", "rejected"):
             raise ValidationError(f"not an ingest response: {data!r}")
-        return cls(
-            status=data["status"],
-            results=tuple(EntryResult(r["seq"], r["id"], r["status"]) for r in data.get("results", [])),
-            acked_through=int(data.get("acked_through", 0)),
-            expected_seq=data.get("expected_seq"),
-            reason=data.get("reason"),
-        )
+        try:
+            return cls(
+                status=data["status"],
+                results=tuple(EntryResult(int(r["seq"]), str(r["id"]), r["status"]) for r in data.get("results") or []),
+                acked_through=int(data.get("acked_through") or 0),
+                expected_seq=None if data.get("expected_seq") is None else int(data["expected_seq"]),
+                reason=data.get("reason"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"malformed ingest response: {exc}") from exc

@@ -296,3 +296,11 @@ def test_check_balanced():
         check_balanced([Posting("float:a", "CR", 1)])
     # balancing is per unit: 1 CR in and 1 USD out is not balanced
     assert imbalance([Posting("float:a", "CR", 1), Posting("drawer:a", "USD", -1)]) == {"CR": 1, "USD": -1}
+
+
+def test_a_deposit_into_an_already_negative_wallet_is_not_flagged_again():
+    out = Transaction("out", (Posting("wallet:p", "CR", -500), Posting("float:l", "CR", 500)))
+    back = Transaction("back", (Posting("wallet:p", "CR", 200), Posting("float:l", "CR", -200)))
+    result = apply_transactions({}, [out, back])
+    assert [v.tx_id for v in result.violations if v.rule == "negative_balance"] == ["out"]
+    assert result.balances[("wallet:p", "CR")] == -300

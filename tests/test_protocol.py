@@ -213,3 +213,15 @@ def test_ingest_response_json_shape():
 def test_something_that_is_not_an_ingest_response_is_refused(data):
     with pytest.raises(ValidationError, match="not an ingest response"):
         IngestResponse.from_json(data)
+
+
+def test_non_ascii_digit_timestamp_is_a_validation_error():
+    headers = {HEADER_DEVICE: "d", HEADER_TIMESTAMP: "²", HEADER_NONCE: "0" * 32, HEADER_SIGNATURE: "x"}
+    with pytest.raises(ValidationError):
+        parse_auth_headers(headers)
+
+
+def test_malformed_ingest_response_is_a_validation_error():
+    for bad in ({"status": "ok", "results": [{"seq": 1}]}, {"status": "ok", "acked_through": "many"}):
+        with pytest.raises(ValidationError):
+            IngestResponse.from_json(bad)
