@@ -132,7 +132,18 @@ def _parse_paytable(value: object, symbols: tuple[str, ...], reels: int) -> Mapp
             for c, m in pays.items()
         }
         table[sym] = MappingProxyType(dict(sorted(parsed.items())))
+        _check_pays_grow(sym, table[sym], reels)
     return MappingProxyType(table)
+
+
+def _check_pays_grow(sym: str, pays: Mapping[int, int], reels: int) -> None:
+    """A longer run never pays less: every count from the shortest paying one up to all reels pays, non-decreasing."""
+    counts = list(pays)
+    if counts != list(range(counts[0], reels + 1)):
+        raise ValidationError(f"paytable of {sym!r} must pay every run length from {counts[0]} to {reels}, got {counts}")
+    multipliers = list(pays.values())
+    if multipliers != sorted(multipliers):
+        raise ValidationError(f"paytable of {sym!r} pays less for a longer run: {dict(pays)}")
 
 
 def draw(math: ReelsMath, rng: RandomSource) -> list[int]:

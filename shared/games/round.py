@@ -57,6 +57,7 @@ def play(
 ) -> RoundResult:
     """Play one round. Keno needs the player's ``picks``; a pool game needs the dealt ``entry``."""
     check_stake(definition, bet_units, escrow_units)
+    _refuse_foreign_inputs(definition, picks, entry)
     source = rng if rng is not None else default_source()
     math = definition.math
     if isinstance(math, reels.ReelsMath):
@@ -80,6 +81,7 @@ def replay(
     """The round that ``draws`` produce: the same inputs always give the identical result."""
     check_positive(bet_units, "bet_units")
     math = definition.math
+    _refuse_foreign_inputs(definition, picks, entry)
     if isinstance(math, reels.ReelsMath):
         win, outcome = reels.settle(math, bet_units, draws)
     elif isinstance(math, keno.KenoMath):
@@ -91,6 +93,14 @@ def replay(
     assert isinstance(win, int) and win >= 0, win
     return RoundResult(definition.id, definition.version, bet_units, win, outcome, tuple(draws),
                        entry.ref if entry is not None else None)
+
+
+def _refuse_foreign_inputs(definition: GameDefinition, picks: object, entry: object) -> None:
+    """Picks belong to keno and entries to pool games; elsewhere they are a caller's mix-up."""
+    if picks is not None and not isinstance(definition.math, keno.KenoMath):
+        raise ValidationError(f"{definition.id} is a {definition.engine} game: it takes no picks")
+    if entry is not None and not isinstance(definition.math, pool.PoolMath):
+        raise ValidationError(f"{definition.id} is a {definition.engine} game: it takes no pool entry")
 
 
 def _need_entry(entry: pool.PoolEntry | None) -> pool.PoolEntry:
