@@ -7,7 +7,7 @@ Typical kiosk use::
     journal.append("game_round", {**session_fields, **round_body_fields(result)})  # before showing
 """
 
-from shared.games.catalog import catalog_entry, load_builtin_games
+from shared.games.builtin import catalog_entry, load_builtin_games
 from shared.games.definition import GameDefinition, definition_hash, parse_definition
 from shared.games.rng import RandomSource, SeededSource, SystemSource, default_source
 from shared.games.round import RoundResult, check_stake, play, recall, replay, round_body_fields, rtp

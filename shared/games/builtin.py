@@ -1,4 +1,4 @@
-"""The games shipped with the suite (JSON under ``catalog/``) and their catalog entries."""
+"""The games shipped with the suite (JSON under ``catalog/``, package data) and their catalog entries."""
 
 from __future__ import annotations
 
