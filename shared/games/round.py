@@ -117,7 +117,8 @@ def recall(definition: GameDefinition, body: Mapping[str, Any]) -> RoundResult:
     entry = None
     if isinstance(definition.math, pool.PoolMath):
         entry = _entry_from_ref(body.get("pool_entry"), outcome.get("prize_units_per_base"))
-    return replay(definition, body["bet_units"], body.get("draws") or [], picks=outcome.get("picks"), entry=entry)
+    bet_units = check_positive(body.get("bet_units"), "bet_units")
+    return replay(definition, bet_units, body.get("draws") or [], picks=outcome.get("picks"), entry=entry)
 
 
 def _entry_from_ref(ref: object, prize_units: object) -> pool.PoolEntry:
