@@ -8,6 +8,7 @@ no, with its code and reason).
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,7 @@ class CentralClient:
         device_id: str,
         key: DeviceKey,
         *,
-        verify: str | bool = True,
+        verify: str | bool | ssl.SSLContext = True,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -51,7 +52,7 @@ class CentralClient:
         self.device_id = device_id
         self._key = key
         self._clock = clock
-        self._http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout_s, transport=transport)
+        self._http = httpx.Client(base_url=self.base_url, verify=tls_verify(verify), timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
         self._http.close()
@@ -85,6 +86,11 @@ class CentralClient:
 
     def heartbeat(self, report: dict[str, Any]) -> Any:
         return self.request("POST", HEARTBEAT_PATH, report)
+
+
+def tls_verify(verify: str | bool | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """httpx's ``verify``: a CA file path becomes a context that trusts only that CA."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -21,14 +21,13 @@ import httpx
 
 from shared import __version__
 from shared.errors import CafeError
-from shared.protocol import API, ENROLL_PATH, DeviceRole
-from sync.central_client import CentralClient, CentralRefused, Offline
+from shared.protocol import CA_PATH, ENROLL_PATH, DeviceRole
+from sync.central_client import CentralClient, CentralRefused, Offline, tls_verify
 from sync.journal import Journal
 from sync.keystore import KeyStore
 
 DEVICE_FILE = "device.json"
 CA_FILE = "central-ca.pem"
-CA_PATH = f"{API}/ca.pem"
 
 
 class EnrollmentError(CafeError):
@@ -117,7 +116,7 @@ def enroll(
         "app_version": __version__, "hostname": os.uname().nodename if hasattr(os, "uname") else "",
     }
     try:
-        with httpx.Client(base_url=central_url, verify=verify, timeout=15.0, transport=transport) as http:
+        with httpx.Client(base_url=central_url, verify=tls_verify(verify), timeout=15.0, transport=transport) as http:
             response = http.post(ENROLL_PATH, json=payload)
     except httpx.TransportError as exc:
         raise Offline(f"central at {central_url} is unreachable: {exc}") from exc

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from central_server.db import Tx
 from central_server.devices import service
 from central_server.devices.schemas import EnrollRequestBody, EnrollResponseBody, ErrorBody
 from central_server.keys import CentralKeys
-from shared.protocol import ENROLL_PATH, EnrollRequest
+from shared.protocol import CA_PATH, ENROLL_PATH, EnrollRequest
 
 router = APIRouter(tags=["devices"])
 
@@ -30,3 +30,10 @@ def enroll(body: EnrollRequestBody, request: Request, conn: Tx) -> EnrollRespons
         device_id=response.device_id, location_id=response.location_id, role=response.role,
         ca_fingerprint=response.ca_fingerprint, central_public_key=response.central_public_key,
     )
+
+
+@router.get(CA_PATH, response_class=Response, responses={200: {"content": {"application/x-pem-file": {}}}})
+def ca_certificate(request: Request) -> Response:
+    """Central's CA certificate, so a device being enrolled can show its fingerprint to a person."""
+    keys: CentralKeys = request.app.state.keys
+    return Response(keys.ca_cert.read_bytes(), media_type="application/x-pem-file")

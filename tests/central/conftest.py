@@ -86,6 +86,7 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # do not wait for clients' idle keep-alive connections
         self.thread.join(timeout=15)
         self.sock.close()
 
