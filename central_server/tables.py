@@ -179,3 +179,14 @@ voids = sa.Table(
     sa.Column("reversed_entry_id", sa.String(128), primary_key=True),
     sa.Column("void_entry_id", sa.String(36), nullable=False),
 )
+
+device_heartbeats = sa.Table(
+    "device_heartbeats", metadata,
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), primary_key=True),
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("app_version", sa.String(64), nullable=False),
+    sa.Column("outbox_depth", sa.BigInteger(), nullable=False),
+    sa.Column("oldest_unacked_age_s", sa.BigInteger(), nullable=False),
+    sa.Column("last_sync_result", sa.String(200), nullable=False),
+)

@@ -17,6 +17,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from shared import __version__
 from shared.entry import utc_timestamp
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH = 200
 MAX_BATCHES_PER_RUN = 1000  # bounds one run: 200k entries, then the next run goes on
 JOB_ID = "cafesuite-sync"
+HEARTBEAT_JOB_ID = "cafesuite-heartbeat"
 
 
 class SyncEngine:
@@ -43,6 +45,7 @@ class SyncEngine:
         *,
         batch_size: int = DEFAULT_BATCH,
         interval_s: float = 15.0,
+        heartbeat_interval_s: float = 60.0,
         backoff: Backoff | None = None,
         on_status: Callable[[SyncStatus], None] | None = None,
     ):
@@ -52,6 +55,7 @@ class SyncEngine:
         self._key = device_key
         self.batch_size = batch_size
         self.interval_s = interval_s
+        self.heartbeat_interval_s = heartbeat_interval_s
         self.backoff = backoff or Backoff()
         self._on_status = on_status
         self._lock = threading.Lock()       # one push at a time, whoever calls
@@ -118,6 +122,32 @@ class SyncEngine:
         self._next_seq = decision.next_seq
         return self._next_seq <= head.seq
 
+    # -- heartbeat ------------------------------------------------------------------
+
+    def heartbeat_report(self, now: datetime | None = None) -> dict[str, Any]:
+        """What central's fleet view shows about this device."""
+        now = now or datetime.now(UTC)
+        oldest = self.journal.unacked(1)
+        age_s = 0
+        if oldest:
+            created = datetime.strptime(oldest[0].created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            age_s = max(0, int((now - created).total_seconds()))
+        return {
+            "app_version": __version__,
+            "outbox_depth": self.journal.pending_count(),
+            "oldest_unacked_age_s": age_s,
+            "last_sync_result": (self._status.last_error or "ok")[:200],
+        }
+
+    def send_heartbeat(self) -> bool:
+        """Report to central; False (and nothing else) when central cannot be reached."""
+        try:
+            self.client.heartbeat(self.heartbeat_report())
+        except (Offline, CentralRefused) as exc:
+            log.info("heartbeat not delivered: %s", exc)
+            return False
+        return True
+
     # -- scheduling -----------------------------------------------------------------
 
     def start(self) -> None:
@@ -126,6 +156,8 @@ class SyncEngine:
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(self._scheduled_run, "interval", seconds=self.interval_s, id=JOB_ID,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.add_job(self.send_heartbeat, "interval", seconds=self.heartbeat_interval_s, id=HEARTBEAT_JOB_ID,
+                          max_instances=1, coalesce=True)
         scheduler.start()
         self._scheduler = scheduler
 

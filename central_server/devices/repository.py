@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from central_server.db import insert_ignoring_conflict, is_postgres
-from central_server.tables import devices, enroll_codes, nodes, request_nonces, significant_events
+from central_server.tables import device_heartbeats, devices, enroll_codes, nodes, request_nonces, significant_events
 
 
 def location_exists(conn: Connection, location_id: str) -> bool:
@@ -81,3 +81,20 @@ def advance_head(conn: Connection, device_id: str, *, from_seq: int, to_seq: int
 
 def insert_event(conn: Connection, *, kind: str, device_id: str | None, detail: str, created_at: str) -> None:
     conn.execute(significant_events.insert().values(kind=kind, device_id=device_id, detail=detail, created_at=created_at))
+
+
+_UPSERT_HEARTBEAT = sa.text(
+    "INSERT INTO device_heartbeats (device_id, received_at, ip, app_version, outbox_depth, oldest_unacked_age_s, last_sync_result) "
+    "VALUES (:device_id, :received_at, :ip, :app_version, :outbox_depth, :oldest_unacked_age_s, :last_sync_result) "
+    "ON CONFLICT (device_id) DO UPDATE SET received_at = excluded.received_at, ip = excluded.ip, "
+    "app_version = excluded.app_version, outbox_depth = excluded.outbox_depth, "
+    "oldest_unacked_age_s = excluded.oldest_unacked_age_s, last_sync_result = excluded.last_sync_result"
+)
+
+
+def last_heartbeat(conn: Connection, device_id: str) -> Any | None:
+    return conn.execute(sa.select(device_heartbeats).where(device_heartbeats.c.device_id == device_id)).first()
+
+
+def save_heartbeat(conn: Connection, **values: Any) -> None:
+    conn.execute(_UPSERT_HEARTBEAT, values)

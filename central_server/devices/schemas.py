@@ -28,3 +28,14 @@ class EnrollResponseBody(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     message: str
+
+
+class HeartbeatBody(BaseModel):
+    """What a device reports about itself on every heartbeat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_version: str = Field(min_length=1, max_length=64)
+    outbox_depth: int = Field(ge=0, le=2**53, description="journal entries central has not acknowledged yet")
+    oldest_unacked_age_s: int = Field(ge=0, le=2**53, description="age of the oldest unacknowledged entry, seconds")
+    last_sync_result: str = Field(max_length=200, description="one line: ok, or why the last push failed")

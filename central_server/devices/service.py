@@ -129,3 +129,23 @@ class Quarantined(ApiError):
     def after_rollback(self, engine: Engine) -> None:
         with engine.begin() as conn:
             quarantine(conn, self.device_id, self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    app_version: str
+    outbox_depth: int
+    oldest_unacked_age_s: int
+    last_sync_result: str
+
+
+def record_heartbeat(conn: Connection, device: AuthedDevice, report: Heartbeat, *, ip: str) -> None:
+    """Keep the device's latest report; a device speaking from a new address is a significant event."""
+    now = utc_timestamp()
+    previous = repo.last_heartbeat(conn, device.id)
+    if previous is not None and previous.ip != ip:
+        repo.insert_event(conn, kind="device_new_ip", device_id=device.id,
+                          detail=f"heartbeat from {ip}; the last one came from {previous.ip}", created_at=now)
+    repo.save_heartbeat(conn, device_id=device.id, received_at=now, ip=ip, app_version=report.app_version,
+                        outbox_depth=report.outbox_depth, oldest_unacked_age_s=report.oldest_unacked_age_s,
+                        last_sync_result=report.last_sync_result)

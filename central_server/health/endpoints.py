@@ -9,7 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from central_server.db import Tx
+from central_server.devices import service as devices
 from central_server.devices.dependencies import Device
+from central_server.devices.schemas import ErrorBody, HeartbeatBody
 from central_server.migrate import check_at_head
 from shared.errors import CafeError
 from shared.protocol import HEARTBEAT_PATH
@@ -38,7 +41,9 @@ def readyz(request: Request) -> Any:
     return {"status": "ready"}
 
 
-@router.post(HEARTBEAT_PATH)
-def heartbeat(device: Device) -> dict[str, Any]:
-    """A device says it is alive (authentication records when it was last seen)."""
+@router.post(HEARTBEAT_PATH, responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+def heartbeat(report: HeartbeatBody, device: Device, request: Request, conn: Tx) -> dict[str, Any]:
+    """A device reports its version, outbox depth and last sync result; central keeps the latest."""
+    ip = request.client.host if request.client else "unknown"
+    devices.record_heartbeat(conn, device, devices.Heartbeat(**report.model_dump()), ip=ip)
     return {"device_id": device.id, "status": "ok", "server_time_s": int(time.time())}

@@ -97,3 +97,26 @@ def test_lost_answers_and_duplicates_never_double_count(central: Central, tmp_pa
     assert central.scalar("SELECT count(*) FROM journal_entries WHERE device_id = :d", d=identity.device_id) == 30
     expected_wallet_0 = sum(100 * (n + 1) for n in range(30) if n % 3 == 0)
     assert central.balance("wallet:player-0") == expected_wallet_0
+
+
+def test_heartbeat_reports_the_outbox_and_a_new_address_is_flagged(central: Central, tmp_path: Path):
+    data_dir = tmp_path / "pos"
+    identity = enrolled_pos(central, data_dir)
+    key = KeyStore(data_dir).device_key()
+    with Journal.open(data_dir) as journal:
+        for n in range(3):
+            journal.append(sale(identity, n), actor="cashier-1")
+        client = client_for(data_dir)
+        engine = SyncEngine(journal, client, key)
+        assert engine.send_heartbeat()
+        row = central.rows("SELECT outbox_depth, ip, app_version, last_sync_result FROM device_heartbeats WHERE device_id = :d",
+                           d=identity.device_id)[0]
+        assert (row.outbox_depth, row.ip, row.last_sync_result) == (3, "127.0.0.1", "ok")
+        engine.push_pending()
+        central.execute("UPDATE device_heartbeats SET ip = '203.0.113.9' WHERE device_id = :d", d=identity.device_id)
+        assert engine.send_heartbeat()
+        client.close()
+    assert central.scalar("SELECT outbox_depth FROM device_heartbeats WHERE device_id = :d", d=identity.device_id) == 0
+    events = central.rows("SELECT detail FROM significant_events WHERE kind = 'device_new_ip' AND device_id = :d",
+                          d=identity.device_id)
+    assert len(events) == 1 and "203.0.113.9" in events[0].detail
