@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,6 +100,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     # nothing and may be retried. Anything else from the database is a 503, never a bare 500.
     if isinstance(exc, IntegrityError):
         return JSONResponse(_body("conflict", "a concurrent request changed the same data; retry"), status_code=409)
+    if isinstance(exc, DataError):
+        # A value the database cannot store (PostgreSQL refuses NUL in text, numbers out of
+        # range): the request is at fault and a retry would fail the same way, so not a 503.
+        log.info("data refused by the database: %s", exc.orig)
+        return JSONResponse(_body("invalid", "a value in the request cannot be stored (NUL character or number out of range)"),
+                            status_code=422)
     log.warning("database error: %s", exc)
     return JSONResponse(_body("unavailable", "the database is unavailable or busy; retry"), status_code=503)
 
