@@ -11,10 +11,19 @@ from central_server.db import insert_ignoring_conflict
 from central_server.tables import checkouts, journal_entries, voids, vouchers
 
 
-def stored_hash(conn: Connection, device_id: str, seq: int) -> str | None:
-    return conn.execute(
-        sa.select(journal_entries.c.hash).where(journal_entries.c.device_id == device_id, journal_entries.c.seq == seq)
-    ).scalar()
+def stored_hashes(conn: Connection, device_id: str, first_seq: int, last_seq: int) -> dict[int, str]:
+    """The hashes central holds for a device's seqs ``first_seq..last_seq``, in one query."""
+    rows = conn.execute(
+        sa.select(journal_entries.c.seq, journal_entries.c.hash)
+        .where(journal_entries.c.device_id == device_id, journal_entries.c.seq.between(first_seq, last_seq))
+    )
+    return {int(row.seq): str(row.hash) for row in rows}
+
+
+def insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many entries in one round trip (an executemany)."""
+    if rows:
+        conn.execute(journal_entries.insert(), rows)
 
 
 def insert_entry(conn: Connection, **values: Any) -> None:

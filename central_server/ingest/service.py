@@ -83,10 +83,11 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
 
     results: list[EntryResult] = []
     seq, current_hash = last_seq, last_hash
+    held = repo.stored_hashes(conn, device.id, entries[0].seq, last_seq) if entries[0].seq <= last_seq else {}
+    plain: list[JournalEntry] = []  # entries that only post: written together, in order, before anything else reads
     for entry in entries:
         if entry.seq <= last_seq:
-            stored = repo.stored_hash(conn, device.id, entry.seq)
-            if stored != entry.hash:
+            if held.get(entry.seq) != entry.hash:
                 raise reject(f"fork at seq {entry.seq}: central holds a different entry there")
             results.append(EntryResult(entry.seq, entry.id, "duplicate"))
             continue
@@ -96,9 +97,15 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
             raise ApiError(f"gap: resend from seq {seq + 1}", code="gap", http_status=409, extra=gap.to_json())
         if entry.prev_hash != current_hash:
             raise reject(f"broken chain at seq {entry.seq}: prev_hash does not link to seq {seq}")
-        _apply(conn, entry)
+        if _posts_only(entry):
+            plain.append(entry)
+        else:
+            _apply_plain(conn, plain)
+            plain.clear()
+            _apply(conn, entry)
         results.append(EntryResult(entry.seq, entry.id, "applied"))
         seq, current_hash = entry.seq, entry.hash
+    _apply_plain(conn, plain)
     if seq != last_seq:
         repo.set_head_signature(conn, device.id, seq, head.signature)
         if not devices_repo.advance_head(conn, device.id, from_seq=last_seq, to_seq=seq, to_hash=current_hash):
@@ -130,6 +137,30 @@ def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
             raise reject(f"broken chain at seq {after.seq}: prev_hash does not link to seq {before.seq}")
 
 
+def _posts_only(entry: JournalEntry) -> bool:
+    """An entry that is stored and posted and touches no other table (most entries: sales, rounds…)."""
+    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption)
+
+
+def _entry_row(entry: JournalEntry, *, posted: bool, received_at: str) -> dict[str, Any]:
+    return {
+        "id": entry.id, "device_id": entry.device_id, "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
+        "kind": entry.kind, "data": canonical_json(entry.unhashed_json()).decode("utf-8"), "head_signature": None,
+        "posted": posted, "received_at": received_at,
+    }
+
+
+def _apply_plain(conn: Connection, entries: Sequence[JournalEntry]) -> None:
+    """Store and post entries that only post, in a few statements (what ``_apply`` does for each)."""
+    if not entries:
+        return
+    received_at = utc_timestamp()
+    repo.insert_entries(conn, [_entry_row(entry, posted=True, received_at=received_at) for entry in entries])
+    ledger.post_many(conn, [
+        ledger.NewTransaction(entry.id, entry.kind, entry.postings, entry.id, entry.device_id) for entry in entries if entry.postings
+    ])
+
+
 def _apply(conn: Connection, entry: JournalEntry) -> None:
     """Store one entry and post what it did; flag what broke a rule, never refuse the fact."""
     body = entry.body
@@ -139,11 +170,7 @@ def _apply(conn: Connection, entry: JournalEntry) -> None:
         posted, flags = _reconcile_checkout(conn, entry, body)
     elif isinstance(body, Void):
         flags = _check_void(conn, entry, body)
-    repo.insert_entry(
-        conn, id=entry.id, device_id=entry.device_id, seq=entry.seq, prev_hash=entry.prev_hash, hash=entry.hash,
-        kind=entry.kind, data=canonical_json(entry.unhashed_json()).decode("utf-8"), head_signature=None,
-        posted=posted, received_at=utc_timestamp(),
-    )
+    repo.insert_entry(conn, **_entry_row(entry, posted=posted, received_at=utc_timestamp()))
     if isinstance(body, VoucherIssue):
         flags += _issue_voucher(conn, entry, body)
     elif isinstance(body, VoucherRedemption):

@@ -12,6 +12,7 @@ from central_server.db import is_postgres
 from central_server.tables import balances, ledger_exceptions, ledger_transactions, postings
 from shared.ledger import Posting
 
+BALANCE_ROWS_PER_STATEMENT = 1000  # 3 parameters a row: well inside SQLite's and PostgreSQL's limits
 _ADD_TO_BALANCE = sa.text(
     "INSERT INTO balances (account, unit, balance_units) VALUES (:account, :unit, :delta) "
     "ON CONFLICT (account, unit) DO UPDATE SET balance_units = balances.balance_units + excluded.balance_units "
@@ -21,6 +22,53 @@ _ADD_TO_BALANCE = sa.text(
 
 def insert_transaction(conn: Connection, *, tx_id: str, kind: str, entry_id: str | None, created_at: str) -> None:
     conn.execute(ledger_transactions.insert().values(id=tx_id, kind=kind, entry_id=entry_id, created_at=created_at))
+
+
+def insert_transactions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many ``ledger_transactions`` rows in one round trip (an executemany)."""
+    if rows:
+        conn.execute(ledger_transactions.insert(), rows)
+
+
+def insert_postings_of(conn: Connection, transactions: Iterable[tuple[str, Iterable[Posting]]]) -> None:
+    """The postings of many transactions in one round trip."""
+    rows = [{"tx_id": tx_id, "account": p.account, "unit": p.unit, "amount_units": p.amount_units}
+            for tx_id, lines in transactions for p in lines]
+    if rows:
+        conn.execute(postings.insert(), rows)
+
+
+def add_to_balances(conn: Connection, deltas: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Add many deltas to the projection in one statement (creating rows); the new balances.
+
+    The rows are listed in key order, so two writers lock shared rows in the same order
+    and cannot deadlock; each key appears once (one statement may not update a row twice).
+    """
+    after: dict[tuple[str, str], int] = {}
+    keys = sorted(deltas)
+    for start in range(0, len(keys), BALANCE_ROWS_PER_STATEMENT):
+        chunk = keys[start:start + BALANCE_ROWS_PER_STATEMENT]
+        insert: Any = _dialect_insert(conn)(balances).values(
+            [{"account": account, "unit": unit, "balance_units": deltas[(account, unit)]} for account, unit in chunk]
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=[balances.c.account, balances.c.unit],
+            set_={"balance_units": balances.c.balance_units + insert.excluded.balance_units},
+        ).returning(balances.c.account, balances.c.unit, balances.c.balance_units)
+        for row in conn.execute(stmt):
+            after[(row.account, row.unit)] = int(row.balance_units)
+    assert set(after) == set(keys), "every balance row was inserted or updated"
+    return after
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    if is_postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def insert_postings(conn: Connection, tx_id: str, lines: Iterable[Posting]) -> None:
