@@ -175,14 +175,16 @@ def iter_plan(config: PlanConfig) -> Iterator[Op]:
     kill_device_rate = (max(config.devices, config.ops // 300) / config.ops) if "kill_device" in config.faults else 0.0
     snapshot_every = config.ops // (config.snapshots + 1) if config.snapshots else 0
     next_snapshot = snapshot_every or config.ops + 1
+    snapshots_left = config.snapshots
     index = 0
     for business in range(config.ops):  # each pass emits exactly one business op
         if not world.central_up and index >= world.central_back_at:
             world.central_up = True
             yield Op(index, "restart_central", -1)
             index += 1
-        if world.central_up and business >= next_snapshot:
+        if world.central_up and business >= next_snapshot and snapshots_left:
             next_snapshot += snapshot_every
+            snapshots_left -= 1
             yield Op(index, "snapshot", -1)
             index += 1
             for device in range(config.devices):
