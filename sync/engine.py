@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 200
 MAX_BATCHES_PER_RUN = 1000  # bounds one run: 200k entries, then the next run goes on
+MAX_NUDGED_RUNS = 100  # bounds back-to-back runs while writes keep arriving during pushes
 JOB_ID = "cafesuite-sync"
 HEARTBEAT_JOB_ID = "cafesuite-heartbeat"
 
@@ -63,6 +64,7 @@ class SyncEngine:
         self._failures = 0
         self._next_seq = journal.acked_seq + 1
         self._scheduler: BackgroundScheduler | None = None
+        self._nudged = threading.Event()  # a write arrived: push again, even if a push is running now
 
     # -- status ---------------------------------------------------------------------
 
@@ -163,11 +165,19 @@ class SyncEngine:
 
     def nudge(self) -> None:
         """Ask for a push as soon as possible (after a local write); never blocks the caller."""
+        # While a run is in progress the scheduler skips the job instead of queueing it, so a
+        # write that lands after that run's last look at the head would wait a whole
+        # interval; the flag makes the running job go round once more instead.
+        self._nudged.set()
         if self._scheduler is not None and self._failures == 0:
             self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
 
     def _scheduled_run(self) -> None:
-        status = self.push_pending()
+        for _ in range(MAX_NUDGED_RUNS):
+            self._nudged.clear()
+            status = self.push_pending()
+            if not self._nudged.is_set() or self._failures or status.quarantined:
+                break
         if self._scheduler is None or status.quarantined:
             return
         if self._failures:
