@@ -8,6 +8,9 @@ from shared.protocol import ENROLL_PATH, HEARTBEAT_PATH, JOURNAL_PATH
 from shared.signing import DeviceKey, key_fingerprint
 from tests.central.conftest import Central, Device
 
+BEAT = {"app_version": "test", "outbox_depth": 0, "oldest_unacked_age_s": 0, "last_sync_result": "ok"}
+"""A well-formed heartbeat, the cheapest signed request to test authentication with."""
+
 
 def _enroll(central: Central, code: str, role: str = "pos") -> tuple[int, dict]:
     key = DeviceKey.generate()
@@ -46,13 +49,13 @@ def test_code_role_must_match(central: Central) -> None:
 
 
 def test_signed_request_accepted(pos: Device) -> None:
-    response = pos.request("POST", HEARTBEAT_PATH, {"outbox": 0})
+    response = pos.request("POST", HEARTBEAT_PATH, BEAT)
     assert response.status_code == 200, response.text
     assert response.json()["device_id"] == pos.device_id
 
 
 def test_bad_signature_is_401(pos: Device) -> None:
-    response = pos.request("POST", HEARTBEAT_PATH, {}, key=DeviceKey.generate())
+    response = pos.request("POST", HEARTBEAT_PATH, BEAT, key=DeviceKey.generate())
     assert response.status_code == 401
     assert response.json()["code"] == "bad_signature"
 
@@ -66,7 +69,7 @@ def test_tampered_body_is_401(pos: Device, central: Central) -> None:
 
 
 def test_stale_timestamp_is_401(pos: Device) -> None:
-    response = pos.request("POST", HEARTBEAT_PATH, {}, now_s=int(time.time()) - 301)
+    response = pos.request("POST", HEARTBEAT_PATH, BEAT, now_s=int(time.time()) - 301)
     assert response.status_code == 401
     assert response.json()["code"] == "stale_request"
     assert "300" in response.json()["message"]
@@ -74,8 +77,8 @@ def test_stale_timestamp_is_401(pos: Device) -> None:
 
 def test_replayed_nonce_is_401(pos: Device) -> None:
     nonce = "ab" * 16
-    assert pos.request("POST", HEARTBEAT_PATH, {}, nonce=nonce).status_code == 200
-    replay = pos.request("POST", HEARTBEAT_PATH, {}, nonce=nonce)
+    assert pos.request("POST", HEARTBEAT_PATH, BEAT, nonce=nonce).status_code == 200
+    replay = pos.request("POST", HEARTBEAT_PATH, BEAT, nonce=nonce)
     assert replay.status_code == 401 and replay.json()["code"] == "replayed_nonce"
 
 
@@ -87,7 +90,7 @@ def test_nonce_of_a_refused_request_is_still_spent(pos: Device) -> None:
 
 
 def test_missing_headers_and_unknown_device_are_401(central: Central, pos: Device) -> None:
-    response = central.client.post(HEARTBEAT_PATH, json={})
+    response = central.client.post(HEARTBEAT_PATH, json=BEAT)
     assert response.status_code == 401 and "missing authentication header" in response.json()["message"]
     stranger = Device(central, "pos-unknown", DeviceKey.generate(), "pos")
     response = stranger.request("POST", JOURNAL_PATH, {"entries": []})
@@ -97,8 +100,8 @@ def test_missing_headers_and_unknown_device_are_401(central: Central, pos: Devic
 def test_revoked_device_is_403_at_once(central: Central, pos: Device) -> None:
     from central_server.devices import service
 
-    assert pos.request("POST", HEARTBEAT_PATH, {}).status_code == 200
+    assert pos.request("POST", HEARTBEAT_PATH, BEAT).status_code == 200
     with central.engine.begin() as conn:
         service.revoke(conn, pos.device_id)
-    response = pos.request("POST", HEARTBEAT_PATH, {})
+    response = pos.request("POST", HEARTBEAT_PATH, BEAT)
     assert response.status_code == 403 and response.json()["code"] == "device_revoked"
