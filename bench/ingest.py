@@ -45,14 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from central_server.admin import service as admin  # noqa: E402
-from central_server.db import make_engine  # noqa: E402
+from central_server.db import make_engine, scratch_database  # noqa: E402
 from central_server.devices import service as devices_service  # noqa: E402
 from central_server.keys import create_keys  # noqa: E402
 from central_server.migrate import upgrade  # noqa: E402
@@ -78,19 +77,6 @@ def progress(message: str) -> None:
 
 
 # -- PostgreSQL and pgbench ---------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
-    """A new empty database, dropped at the end; yields its URL."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def find_pgbench() -> str:

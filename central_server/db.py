@@ -8,7 +8,9 @@ upgraded, and foreign keys are enforced.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -99,3 +101,22 @@ def insert_ignoring_conflict(conn: Connection, table: Any, values: dict[str, Any
 
 Tx = Annotated[Connection, Depends(request_transaction, scope="function")]
 """An endpoint parameter that is the request's one transaction."""
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for a test or a benchmark, dropped afterwards; yields its URL.
+
+    Connection errors propagate (``psycopg.OperationalError``) so the caller decides how
+    to say that PostgreSQL is missing.
+    """
+    import psycopg  # only tests and benchmarks create databases; the server never does
+
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,8 +7,8 @@ fail with the reason, they are never skipped.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -38,15 +38,11 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     import psycopg
 
-    name = f"cafe_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required and not reachable at {PG_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    from central_server.db import scratch_database
+
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(PG_ADMIN_URL, "cafe_test"))
+        except psycopg.OperationalError as exc:
+            pytest.fail(f"PostgreSQL is required and not reachable at {PG_ADMIN_URL}: {exc}")
+        yield url
