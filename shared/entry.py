@@ -19,6 +19,7 @@ from shared.errors import IntegrityError, ValidationError
 from shared.ids import check_id, new_id
 from shared.ledger import Posting, check_balanced
 
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of a device's first entry."""
 
@@ -33,7 +34,12 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     moment = moment or datetime.now(UTC)
     if moment.tzinfo is None:
         raise ValidationError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_utc_timestamp(text: str) -> datetime:
+    """The moment a ``utc_timestamp`` string names, timezone-aware."""
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def check_hash(value: object, what: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from shared import __version__
-from shared.entry import utc_timestamp
+from shared.entry import parse_utc_timestamp, utc_timestamp
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
 from sync.central_client import CentralClient, CentralRefused, Offline
@@ -132,7 +132,7 @@ class SyncEngine:
         oldest = self.journal.unacked(1)
         age_s = 0
         if oldest:
-            created = datetime.strptime(oldest[0].created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            created = parse_utc_timestamp(oldest[0].created_at)
             age_s = max(0, int((now - created).total_seconds()))
         return {
             "app_version": __version__,
