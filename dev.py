@@ -26,7 +26,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".cafesuite-installed"
-DEBIAN_PACKAGES: dict[str, str] = {}  # command -> Debian package, added as tests need them
+DEBIAN_PACKAGES: dict[str, str] = {  # command -> Debian package, added as tests need them
+    "chromium": "chromium",  # Playwright drives Debian's Chromium for the web console tests
+    "haproxy": "haproxy",  # several central instances behind a load balancer
+}
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
 

@@ -21,6 +21,7 @@ nodes = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("parent_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
     sa.CheckConstraint("kind IN ('head_office', 'master_distributor', 'distributor', 'location')", name="ck_nodes_kind"),
 )
 
@@ -190,3 +191,38 @@ device_heartbeats = sa.Table(
     sa.Column("oldest_unacked_age_s", sa.BigInteger(), nullable=False),
     sa.Column("last_sync_result", sa.String(200), nullable=False),
 )
+
+# --- device configuration (issue 4): location staff with PIN hashes, limits per node ---
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("location_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("pin_hash", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+# One row per limit a node sets; a location's effective limit is the nearest row up the tree,
+# else the default in shared.device_config.Limits.
+node_limits = sa.Table(
+    "node_limits",
+    metadata,
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+# --- games (issue 6): packages, pools ---
+
+# --- web console (issue 7): users, sessions, audit log, PII ---
+
+# --- reports (issue 7) ---
+
+# --- operations (issue 9): backups, job locks ---
+
+# --- payments (issue 8) ---

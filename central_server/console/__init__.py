@@ -1,0 +1,1 @@
+"""The head-office / distributor / owner web console (issue 7)."""

@@ -1,0 +1,1 @@
+"""The configuration document devices pull: limits, staff PIN hashes, presets, revocations (issue 4)."""

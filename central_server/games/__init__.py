@@ -1,0 +1,1 @@
+"""Game catalog, signed content-addressed packages and finite pools (issue 6)."""

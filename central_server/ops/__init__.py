@@ -1,0 +1,1 @@
+"""Operations: metrics, structured logs, backups, scheduled jobs (issue 9)."""

@@ -1,0 +1,1 @@
+"""Online payments: provider adapters, webhooks, review queue, refunds (issue 8)."""

@@ -1,0 +1,1 @@
+"""Daily location reports, roll-ups, charts and exports (issue 7)."""
