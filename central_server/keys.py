@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
+from central_server.sealing import DataKeys
 from shared.canonical import sha256_hex
 from shared.errors import CafeError
 from shared.signing import encode_b64
@@ -42,6 +43,7 @@ class CentralKeys:
     tls_cert: Path
     tls_key: Path
     ca_cert: Path
+    data_keys: DataKeys  # AES-GCM keys for data at rest (central_server/sealing.py)
 
     @property
     def public_key_b64(self) -> str:
@@ -129,4 +131,5 @@ def load_keys(data_dir: Path) -> CentralKeys:
         tls_cert=data_dir / TLS_CERT_FILE,
         tls_key=data_dir / TLS_KEY_FILE,
         ca_cert=data_dir / CA_CERT_FILE,
+        data_keys=DataKeys.load_or_create(data_dir),
     )
