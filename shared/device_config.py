@@ -28,6 +28,7 @@ class Limits:
     offline_budget_units: int = 50_000_00  # credits one POS may sell per shift while offline
     shift_limit_units: int = 200_000_00  # credits one cashier may sell in one shift
     payout_approval_units: int = 500_00  # a payout above this needs a manager
+    payment_review_units: int = 200_00  # an online top-up above this waits for a person
     shortage_approval_units: int = 20_00  # a drawer difference above this needs a manager
     offline_voucher_limit_units: int = 100_00  # largest voucher a POS pays while offline
     void_window_s: int = 600  # how long after a sale it may still be voided
