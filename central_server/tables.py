@@ -217,6 +217,47 @@ node_limits = sa.Table(
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
 
+# --- players (issue 5): personal data sealed (central_server/sealing.py), PIN, self-exclusion ---
+# Name, date of birth, phone and ID number are stored only sealed (AES-GCM, key outside the
+# database); search goes through HMAC blind indexes, never through the plaintext.
+player_profiles = sa.Table(
+    "player_profiles",
+    metadata,
+    sa.Column("player_id", sa.String(36), sa.ForeignKey("players.id"), primary_key=True),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("full_name_ct", sa.Text(), nullable=False),
+    sa.Column("date_of_birth_ct", sa.Text(), nullable=False),
+    sa.Column("phone_ct", sa.Text(), nullable=False),
+    sa.Column("id_number_ct", sa.Text(), nullable=True),
+    sa.Column("name_index", sa.String(64), nullable=False, index=True),
+    sa.Column("surname_index", sa.String(64), nullable=False, index=True),
+    sa.Column("phone_index", sa.String(64), nullable=False, index=True),
+    sa.Column("pin_hash", sa.String(255), nullable=True),
+    sa.Column("self_excluded", sa.Boolean(), nullable=False),
+    sa.Column("pin_failures", sa.BigInteger(), nullable=False),
+    sa.Column("pin_window_start_s", sa.BigInteger(), nullable=True),
+    sa.Column("pin_locked_until_s", sa.BigInteger(), nullable=True),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+# An online wallet payout at the counter: central moved the credits itself (guarded), keyed by
+# the id of the POS's redemption entry, which is then recorded without postings (decision 0004).
+wallet_redemptions = sa.Table(
+    "wallet_redemptions",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("player_id", sa.String(36), sa.ForeignKey("players.id"), nullable=False),
+    sa.Column("location_id", sa.String(128), nullable=False),
+    sa.Column("shift_id", sa.String(128), nullable=False),
+    sa.Column("amount_units", sa.BigInteger(), nullable=False),
+    sa.Column("cash_units", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("tx_id", sa.String(64), sa.ForeignKey("ledger_transactions.id"), nullable=False),
+    sa.Column("entry_id", sa.String(36), nullable=True, unique=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
 # --- games (issue 6): packages, pools ---
 
 # --- web console (issue 7): users, sessions, audit log, PII ---
