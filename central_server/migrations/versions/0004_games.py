@@ -1,7 +1,7 @@
 """game packages and finite pools (issue 6)
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0003_1
 Create Date: 2026-11-25 12:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
-down_revision: str | None = '0003'
+down_revision: str | None = '0003_1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
