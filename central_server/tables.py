@@ -263,6 +263,37 @@ wallet_redemptions = sa.Table(
 # --- web console (issue 7): users, sessions, audit log, PII ---
 
 # --- reports (issue 7) ---
+# One stored report per node and local day: a location's DailyReport, or the roll-up of a
+# distributor's or head office's subtree (shared.reports). Regenerating a day replaces the row
+# only when the report changed (report_hash), counting revisions, so late-synced entries show.
+daily_reports = sa.Table(
+    "daily_reports", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    # Canonical JSON of the report (DailyReport.to_json or a list of Summary.to_json).
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("report_hash", sa.String(64), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("generated_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("node_id", "day", name="uq_daily_reports_node_day"),
+    sa.CheckConstraint("kind IN ('location', 'rollup')", name="ck_daily_reports_kind"),
+)
+
+# The local time zone a location's day is cut in (IANA name); a location without a row uses UTC.
+report_settings = sa.Table(
+    "report_settings", metadata,
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), primary_key=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+# Reports find a day's entries by when central received them (a lower bound of when they were made).
+sa.Index("ix_journal_entries_received_at", journal_entries.c.received_at)
 
 # --- operations (issue 9): backups, job locks ---
 

@@ -187,3 +187,10 @@ class IngestResponse:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"malformed ingest response: {exc}") from exc
+
+
+# -- pulls (issue 4) ------------------------------------------------------------------------
+
+DEVICE_CONFIG_PATH = f"{API}/device/config"
+"""GET (signed): ``shared.device_config.DeviceConfig`` JSON of the device's location, with
+``ETag: "<DeviceConfig.etag()>"``; ``If-None-Match`` with that tag → 304 and no body."""
