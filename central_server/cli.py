@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
     revoke = action("revoke-device", run_revoke, "refuse every further request of a device at once")
     revoke.add_argument("--device", required=True)
     action("verify", run_verify, "recompute every balance, transaction, device chain and signature; exit 1 on any problem")
+    register_device_config(action)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -186,3 +187,52 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify(conn)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+# --- device configuration (issue 4): staff with PINs, limits per node ---
+
+def _pin(text: str) -> str:
+    from central_server.device_config.service import check_pin
+
+    try:
+        return check_pin(text)
+    except CafeError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from exc
+
+
+def _limit_value(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"a limit is a whole number of units or seconds, got {text!r}")
+    return int(text)
+
+
+def register_device_config(action: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]) -> None:
+    from shared.device_config import STAFF_ROLES, Limits
+
+    staff = action("add-staff", run_add_staff, "add a cashier, manager, owner or technician with a PIN to a location")
+    staff.add_argument("--location", required=True, help="location node id")
+    staff.add_argument("--name", required=True)
+    staff.add_argument("--role", required=True, choices=STAFF_ROLES)
+    staff.add_argument("--pin", required=True, type=_pin, help="4 to 8 digits; only its argon2id hash is stored")
+    limit = action("set-limit", run_set_limit, "set a limit on a node; locations below it inherit it unless they set their own")
+    limit.add_argument("--node", required=True, help="node id (head office, distributor or location)")
+    limit.add_argument("name", choices=Limits.names(), metavar="NAME", help=f"one of: {', '.join(Limits.names())}")
+    limit.add_argument("value", type=_limit_value, metavar="VALUE", help="whole number (units, seconds, count)")
+
+
+def run_add_staff(args: argparse.Namespace) -> int:
+    from central_server.device_config import service
+
+    with _transaction(_settings(args)) as conn:
+        staff_id = service.add_staff(conn, location_id=args.location, name=args.name, role=args.role, pin=args.pin)
+    print(staff_id)
+    return 0
+
+
+def run_set_limit(args: argparse.Namespace) -> int:
+    from central_server.device_config import service
+
+    with _transaction(_settings(args)) as conn:
+        service.set_limit(conn, args.node, args.name, args.value)
+    print(f"{args.name} = {args.value} on {args.node}; devices below it get it at their next pull")
+    return 0

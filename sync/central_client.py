@@ -11,6 +11,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,6 +33,14 @@ class Offline(CafeError):
 
 class CentralRefused(CafeError):
     """Central answered with an error; ``code`` is central's, ``http_status`` its status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A document central sent (``body`` set) or confirmed unchanged (``body`` None, a 304)."""
+
+    etag: str | None
+    body: Any | None
 
 
 class CentralClient:
@@ -74,10 +83,27 @@ class CentralClient:
         data = _json_or_none(response)
         if response.status_code < 400 or response.status_code in accept:
             return data
-        code, message = "http_error", response.text[:200]
-        if isinstance(data, dict):
-            code, message = str(data.get("code", code)), str(data.get("message", message))
-        raise CentralRefused(f"central refused {method} {path}: {message}", code=code, http_status=response.status_code)
+        raise _refusal(method, path, response, data)
+
+    def fetch(self, path: str, etag: str | None = None) -> Fetched:
+        """A signed conditional GET: with ``etag`` an unchanged document is a 304 and costs no body."""
+        headers = sign_request(self._key, self.device_id, "GET", path, b"", int(self._clock()))
+        if etag:
+            headers["If-None-Match"] = f'"{etag}"'
+        try:
+            response = self._http.get(path, headers=headers)
+        except httpx.TransportError as exc:
+            raise Offline(f"central at {self.base_url} is unreachable: {exc.__class__.__name__}: {exc}") from exc
+        tag = response.headers.get("etag", "").removeprefix("W/").strip('"') or None
+        if response.status_code == 304:
+            return Fetched(tag or etag, None)
+        data = _json_or_none(response)
+        if response.status_code >= 400:
+            raise _refusal("GET", path, response, data)
+        if data is None:
+            raise CentralRefused(f"central sent GET {path} an answer that is not JSON", code="bad_response",
+                                 http_status=response.status_code)
+        return Fetched(tag, data)
 
     def push(self, entries: list[dict[str, Any]], head: dict[str, Any]) -> IngestResponse:
         """Send one batch of journal entries with the signed chain head."""
@@ -91,6 +117,13 @@ class CentralClient:
 def tls_verify(verify: str | bool | ssl.SSLContext) -> bool | ssl.SSLContext:
     """httpx's ``verify``: a CA file path becomes a context that trusts only that CA."""
     return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
+def _refusal(method: str, path: str, response: httpx.Response, data: Any) -> CentralRefused:
+    code, message = "http_error", response.text[:200]
+    if isinstance(data, dict):
+        code, message = str(data.get("code", code)), str(data.get("message", message))
+    return CentralRefused(f"central refused {method} {path}: {message}", code=code, http_status=response.status_code)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

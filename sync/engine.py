@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from shared import __version__
 from shared.entry import parse_utc_timestamp, utc_timestamp
+from shared.errors import CafeError
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
 from sync.central_client import CentralClient, CentralRefused, Offline
@@ -33,6 +34,7 @@ MAX_BATCHES_PER_RUN = 1000  # bounds one run: 200k entries, then the next run go
 MAX_NUDGED_RUNS = 100  # bounds back-to-back runs while writes keep arriving during pushes
 JOB_ID = "cafesuite-sync"
 HEARTBEAT_JOB_ID = "cafesuite-heartbeat"
+PULL_JOB_ID = "cafesuite-pull"  # config and other cached documents (Device.pull_*), issue 4
 
 
 class SyncEngine:
@@ -47,6 +49,7 @@ class SyncEngine:
         batch_size: int = DEFAULT_BATCH,
         interval_s: float = 15.0,
         heartbeat_interval_s: float = 60.0,
+        config_interval_s: float = 300.0,
         backoff: Backoff | None = None,
         on_status: Callable[[SyncStatus], None] | None = None,
     ):
@@ -57,6 +60,8 @@ class SyncEngine:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.config_interval_s = config_interval_s
+        self._pulls: list[Callable[[], object]] = []
         self.backoff = backoff or Backoff()
         self._on_status = on_status
         self._lock = threading.Lock()       # one push at a time, whoever calls
@@ -150,6 +155,20 @@ class SyncEngine:
             return False
         return True
 
+    # -- pulls ----------------------------------------------------------------------
+
+    def add_pull(self, pull: Callable[[], object]) -> None:
+        """Run ``pull`` (e.g. ``Device.pull_config``) on start and every ``config_interval_s``."""
+        self._pulls.append(pull)
+
+    def run_pulls(self) -> None:
+        """Each pull once; one failing (central refused, bad document) does not stop the others."""
+        for pull in list(self._pulls):
+            try:
+                pull()
+            except CafeError as exc:
+                log.warning("pull %s failed: %s", getattr(pull, "__name__", pull), exc.message)
+
     # -- scheduling -----------------------------------------------------------------
 
     def start(self) -> None:
@@ -160,6 +179,8 @@ class SyncEngine:
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.add_job(self.send_heartbeat, "interval", seconds=self.heartbeat_interval_s, id=HEARTBEAT_JOB_ID,
                           max_instances=1, coalesce=True)
+        scheduler.add_job(self.run_pulls, "interval", seconds=self.config_interval_s, id=PULL_JOB_ID,
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.start()
         self._scheduler = scheduler
 

@@ -285,6 +285,21 @@ class Journal:
         with self._lock, _db_errors(self.path), self._engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def local_write(self) -> Iterator[Connection]:
+        """A write transaction for the device's own replaceable tables (the pull cache, ``sync/cache.py``).
+
+        They share this encrypted file, its key and its durability; entries and acks are
+        still written only by ``append`` and ``mark_acked`` (their triggers refuse the rest).
+        """
+        with self._write() as conn:
+            yield conn
+
+    @contextmanager
+    def local_read(self) -> Iterator[Connection]:
+        with self._read() as conn:
+            yield conn
+
     # -- writing ----------------------------------------------------------------------
 
     def append(

@@ -206,3 +206,34 @@ def pos(central: Central) -> Device:
 @pytest.fixture
 def kiosk(central: Central) -> Device:
     return central.enroll("kiosk")
+
+
+# --- enrolled devices for the app tests (issue 4, PULL helper) ---
+
+@pytest.fixture
+def enrolled_device(central: Central, tmp_path: Path) -> Any:
+    """A factory: ``make(role="pos"|"kiosk", location="loc-1") -> Path``, the data folder of a
+    device really enrolled against ``central`` (one-time code, pinned CA, journal created).
+
+    A location other than ``loc-1`` is created under head office the first time it is named.
+    Open it with ``sync.device.Device.open(path)``.
+    """
+    from central_server.admin import repository as admin_repo
+    from central_server.keys import load_keys
+    from shared.protocol import DeviceRole
+    from sync.enrollment import enroll
+
+    fingerprint = load_keys(central.data_dir).ca_fingerprint
+    made: list[Path] = []
+
+    def make(role: DeviceRole = "pos", location: str = LOCATION) -> Path:
+        with central.engine.begin() as conn:
+            if admin_repo.node(conn, location) is None:
+                admin.add_node(conn, node_id=location, kind="location", name=location, parent_id=admin.HEAD_OFFICE_ID)
+            code, _ = devices.create_enroll_code(conn, location_id=location, role=role, ttl_s=600)
+        data_dir = tmp_path / f"device-{len(made) + 1}-{role}"
+        enroll(data_dir, central.base_url, code, role, expected_ca_fingerprint=fingerprint)
+        made.append(data_dir)
+        return data_dir
+
+    return make
