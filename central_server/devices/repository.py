@@ -59,6 +59,17 @@ def forget_nonces_before(conn: Connection, device_id: str, before_s: int) -> Non
     conn.execute(sa.delete(request_nonces).where(request_nonces.c.device_id == device_id, request_nonces.c.seen_at_s < before_s))
 
 
+def prune_nonces(conn: Connection, before_s: int, limit: int) -> int:
+    """Delete at most ``limit`` nonces of any device seen before ``before_s``; how many went.
+
+    Bounded so one call never holds a long lock; devices that fell silent leave nonces
+    that their own per-device sweep will never reach, and this collects them.
+    """
+    oldest = sa.select(request_nonces.c.device_id, request_nonces.c.nonce).where(request_nonces.c.seen_at_s < before_s).limit(limit)
+    result = conn.execute(sa.delete(request_nonces).where(sa.tuple_(request_nonces.c.device_id, request_nonces.c.nonce).in_(oldest)))
+    return max(result.rowcount, 0)
+
+
 def set_status(conn: Connection, device_id: str, status: str, *, only_from: tuple[str, ...]) -> bool:
     result = conn.execute(
         sa.update(devices).where(devices.c.id == device_id, devices.c.status.in_(only_from)).values(status=status)

@@ -22,6 +22,8 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud ov
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
 ROLES = ("pos", "kiosk")
 NONCE_SWEEP_ONE_IN = 64
+NONCE_PRUNE_LIMIT = 1000  # expired nonces of all devices forgotten per opportunistic call
+NONCE_PRUNE_ONE_IN_HEARTBEATS = 16  # the all-devices prune scans (no index on seen_at_s), so not every time
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +97,24 @@ def authenticate(conn: Connection, signed: SignedRequest, *, method: str, path: 
     if not repo.remember_nonce(conn, device.id, signed.nonce, now_s):
         raise Unauthenticated("this nonce was already used (replayed request)", code="replayed_nonce")
     if secrets.randbelow(NONCE_SWEEP_ONE_IN) == 0:
-        # A nonce older than twice the allowed skew can never pass the timestamp check again.
-        repo.forget_nonces_before(conn, device.id, now_s - 2 * MAX_CLOCK_SKEW_S)
+        repo.forget_nonces_before(conn, device.id, nonce_horizon_s(now_s))
     repo.touch(conn, device.id, utc_timestamp())
     return AuthedDevice(device.id, device.location_id, device.role)
+
+
+def nonce_horizon_s(now_s: int) -> int:
+    """Nonces seen before this can be forgotten.
+
+    A request is accepted while its timestamp is within MAX_CLOCK_SKEW_S of central's clock,
+    and a nonce was stored at most MAX_CLOCK_SKEW_S after its timestamp: one older than twice
+    the skew can never pass the timestamp check again, so nothing can replay it.
+    """
+    return now_s - 2 * MAX_CLOCK_SKEW_S
+
+
+def prune_nonces(conn: Connection, *, now_s: int, limit: int = NONCE_PRUNE_LIMIT) -> int:
+    """Forget at most ``limit`` expired nonces of any device (for a scheduled job or an opportunistic call)."""
+    return repo.prune_nonces(conn, nonce_horizon_s(now_s), limit)
 
 
 def quarantine(conn: Connection, device_id: str, reason: str) -> None:
@@ -149,3 +165,9 @@ def record_heartbeat(conn: Connection, device: AuthedDevice, report: Heartbeat, 
     repo.save_heartbeat(conn, device_id=device.id, received_at=now, ip=ip, app_version=report.app_version,
                         outbox_depth=report.outbox_depth, oldest_unacked_age_s=report.oldest_unacked_age_s,
                         last_sync_result=report.last_sync_result)
+    # Housekeeping rides on heartbeats until a scheduled job does it: this device's expired
+    # nonces (a primary-key range), and now and then a bounded batch of everyone's.
+    now_s = int(time.time())
+    repo.forget_nonces_before(conn, device.id, nonce_horizon_s(now_s))
+    if secrets.randbelow(NONCE_PRUNE_ONE_IN_HEARTBEATS) == 0:
+        prune_nonces(conn, now_s=now_s)

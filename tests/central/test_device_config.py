@@ -193,3 +193,39 @@ def test_cli_adds_staff_and_sets_limits_and_bad_input_is_one_line_exit_2(central
     assert capsys.readouterr().err.strip() == "cafe: there is no location 'nowhere'"
     assert central.scalar("SELECT count(*) FROM staff") == 1
     assert central.scalar("SELECT count(*) FROM node_limits") == 1
+
+
+def test_expired_nonces_are_pruned_on_heartbeat_and_in_bounded_batches(central: Central, monkeypatch: pytest.MonkeyPatch):
+    from shared.protocol import HEARTBEAT_PATH
+
+    monkeypatch.setattr(devices, "NONCE_PRUNE_ONE_IN_HEARTBEATS", 1)  # the all-devices prune on every heartbeat
+    a, b = central.enroll("pos"), central.enroll("kiosk")
+    now = int(time.time())
+    old = now - 2 * 300 - 5
+
+    def add_nonces(device: Any, *seen_at_s: int, first: int = 0) -> None:
+        for n, seen in enumerate(seen_at_s, start=first):
+            central.execute("INSERT INTO request_nonces (device_id, nonce, seen_at_s) VALUES (:d, :n, :s)",
+                            d=device.device_id, n=f"{n:032x}", s=seen)
+
+    def nonces(device: Any) -> set[str]:
+        return {r.nonce for r in central.rows("SELECT nonce FROM request_nonces WHERE device_id = :d", d=device.device_id)}
+
+    for device in (a, b):
+        add_nonces(device, old, old - 100, now - 100)
+    recent = f"{2:032x}"
+    report = {"app_version": "test", "outbox_depth": 0, "oldest_unacked_age_s": 0, "last_sync_result": "ok"}
+    assert a.request("POST", HEARTBEAT_PATH, report).status_code == 200
+    for device in (a, b):  # a's own sweep, and the bounded sweep of everyone's (b has been silent)
+        assert recent in nonces(device), "a nonce still inside the window must be kept"
+        assert not {f"{0:032x}", f"{1:032x}"} & nonces(device)
+    # Replaying a forgotten nonce with its old timestamp is still refused: the timestamp is stale.
+    replay = a.request("POST", HEARTBEAT_PATH, report, now_s=old, nonce=f"{0:032x}")
+    assert replay.status_code == 401 and replay.json()["code"] == "stale_request"
+
+    add_nonces(b, old, old, old, first=10)
+    assert in_tx(central, devices.prune_nonces, now_s=int(time.time()), limit=2) == 2
+    assert len(nonces(b)) == 2
+    assert in_tx(central, devices.prune_nonces, now_s=int(time.time()), limit=1000) == 1
+    assert in_tx(central, devices.prune_nonces, now_s=int(time.time()), limit=1000) == 0
+    assert nonces(b) == {recent}
