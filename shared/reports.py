@@ -45,6 +45,9 @@ from shared.entry import JournalEntry, parse_utc_timestamp
 from shared.errors import UnitMismatchError, ValidationError
 from shared.money import CREDITS, format_units
 
+LOCATION_DAY_PATH = "/api/v1/reports/location-day"
+"""GET (signed, POS only): ``?date=YYYY-MM-DD`` → ``DailyReport.to_json()`` of the device's own location."""
+
 HOURS = 24
 MAX_VOID_DEPTH = 8
 """A void of a void of … is followed this far; deeper chains are treated as unmatched."""
@@ -647,6 +650,6 @@ def summarise(reports: Sequence[DailyReport], *, node_id: str, first_day: date, 
 
 
 __all__ = [
-    "CSV_COLUMNS", "DailyReport", "Figures", "Row", "ShiftRow", "Summary", "build_daily_report", "column_header",
+    "CSV_COLUMNS", "LOCATION_DAY_PATH", "DailyReport", "Figures", "Row", "ShiftRow", "Summary", "build_daily_report", "column_header",
     "day_bounds_utc", "format_bp", "format_figure", "ratio_bp", "resolve_timezone", "summarise",
 ]
