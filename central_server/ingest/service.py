@@ -29,7 +29,8 @@ from central_server.errors import ApiError, Conflict, Forbidden, PayloadTooLarge
 from central_server.ingest import repository as repo
 from central_server.ingest.schemas import HeadBody
 from central_server.ledger import service as ledger
-from shared.bodies import SessionCheckout, Void, VoucherIssue, VoucherRedemption
+from central_server.players import service as players
+from shared.bodies import Redemption, SessionCheckout, Void, VoucherIssue, VoucherRedemption
 from shared.canonical import canonical_json, parse_canonical, parse_json
 from shared.entry import JournalEntry, utc_timestamp
 from shared.errors import IntegrityError, ValidationError
@@ -139,7 +140,7 @@ def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
 
 def _posts_only(entry: JournalEntry) -> bool:
     """An entry that is stored and posted and touches no other table (most entries: sales, rounds…)."""
-    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption)
+    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption | Redemption)
 
 
 def _entry_row(entry: JournalEntry, *, posted: bool, received_at: str) -> dict[str, Any]:
@@ -168,6 +169,8 @@ def _apply(conn: Connection, entry: JournalEntry) -> None:
     flags: list[tuple[str, str]] = []
     if isinstance(body, SessionCheckout):
         posted, flags = _reconcile_checkout(conn, entry, body)
+    elif isinstance(body, Redemption):
+        posted, flags = players.reconcile_redemption(conn, entry, body)  # paid online already (decision 0004)
     elif isinstance(body, Void):
         flags = _check_void(conn, entry, body)
     repo.insert_entry(conn, **_entry_row(entry, posted=posted, received_at=utc_timestamp()))
