@@ -4,6 +4,7 @@ ETag/304 so an unchanged pull costs no body, limits inherited down the tree, and
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -229,3 +230,46 @@ def test_expired_nonces_are_pruned_on_heartbeat_and_in_bounded_batches(central: 
     assert in_tx(central, devices.prune_nonces, now_s=int(time.time()), limit=1000) == 1
     assert in_tx(central, devices.prune_nonces, now_s=int(time.time()), limit=1000) == 0
     assert nonces(b) == {recent}
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_engine_pulls_on_start_and_on_its_interval(central: Central, enrolled_device: Make):
+    data_dir = enrolled_device("kiosk")
+    device = Device.open(data_dir, engine_kwargs={"config_interval_s": 0.5, "interval_s": 30})
+    try:
+        device.start()
+        wait_for(lambda: device.config() is not None)
+        dee = in_tx(central, config_service.add_staff, location_id=LOCATION, name="Dee Tech", role="technician", pin="5555")
+        wait_for(lambda: device.config().staff_member(dee) is not None)  # type: ignore[union-attr]
+        in_tx(central, config_service.deactivate_staff, dee)
+        wait_for(lambda: device.config().staff_member(dee) is None)  # type: ignore[union-attr]
+    finally:
+        device.close()
+
+
+def test_offline_keeps_the_last_config_across_restarts_and_it_is_encrypted(central: Central, enrolled_device: Make):
+    in_tx(central, config_service.add_staff, location_id=LOCATION, name="Zora Pemberton-Vance", role="owner", pin="8642")
+    data_dir = enrolled_device("pos")
+    with opened(data_dir) as pos:
+        assert pos.pull_config()
+        pulled = pos.config()
+    # Central moves out of reach: the device.json now names a port where nothing listens.
+    identity = json.loads((data_dir / "device.json").read_text())
+    identity["central_url"] = "https://127.0.0.1:9"
+    (data_dir / "device.json").write_text(json.dumps(identity))
+    with opened(data_dir, timeout_s=2) as pos:
+        before = pos.cache.get("device_config")
+        assert pos.pull_config() is False
+        assert pos.config() == pulled and pulled is not None
+        assert pulled.staff[0].name == "Zora Pemberton-Vance"
+        assert pos.cache.get("device_config") == before, "a failed pull does not even touch fetched_at"
+        pos.engine.run_pulls()
+        assert pos.config() == pulled
+    for path in data_dir.iterdir():
+        assert b"Pemberton" not in path.read_bytes(), path.name
