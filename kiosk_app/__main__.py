@@ -1,0 +1,7 @@
+"""``python -m kiosk_app``."""
+
+import sys
+
+from kiosk_app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,391 @@
+"""The kiosk's service layer over ``sync.device.Device``: every call here may block on the
+disk or the network, so the screens run them through ``kiosk_app.worker`` off the GUI
+thread and never call them directly.
+
+Order is the point of this module. A round is played with the pure game math, its
+``game_round`` entry is journaled, and only then is the result returned for the screen
+to show. A ticket is journaled before it is printed. A session's credits leave the
+wallet only through central's idempotent checkout (a retry with the same request id
+can never move them twice); cashing out needs no network, since the journal entry is
+the fact and sync delivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk_app import session_model as model
+from kiosk_app.printer import Ticket, VoucherPrinter
+from shared.bodies import SessionCheckout
+from shared.device_config import DeviceConfig, Limits, StaffMember
+from shared.entry import utc_timestamp
+from shared.errors import CafeError, ValidationError
+from shared.games.builtin import load_builtin_games
+from shared.games.definition import GameDefinition
+from shared.games.pool import PoolMath
+from shared.games.round import RoundResult, play, recall
+from shared.ids import new_id
+from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH
+from shared.signing import DeviceKey
+from sync.central_client import CentralRefused, Offline
+from sync.device import Device
+from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
+from sync.status import SyncStatus
+
+log = logging.getLogger(__name__)
+
+LOGIN_PATH = f"{PLAYERS_PATH}/login"
+CHECKOUT_ATTEMPTS = 3  # the same request id each time: a lost answer is retried, never doubled
+PIN_MAX_LEN = 12
+
+
+class KioskRefusal(CafeError):
+    """Something the player or technician must be told in plain words (no traceback, no code)."""
+
+    code = "kiosk"
+
+
+@dataclass(frozen=True)
+class RecalledGame:
+    """A recalled round with its game and the result the math gives for its draws."""
+
+    round: model.RecalledRound
+    definition: GameDefinition | None
+    result: RoundResult | None
+    problem: str | None = None
+
+
+@dataclass
+class PinGuard:
+    """Failed staff PIN attempts within a window lock the PIN pad for a while (limits from central)."""
+
+    failures: list[float] = field(default_factory=list)
+    locked_until_s: float = 0.0
+
+    def locked(self, now_s: float) -> bool:
+        return now_s < self.locked_until_s
+
+    def failed(self, now_s: float, limits: Limits) -> None:
+        window = limits.pin_failure_window_s
+        self.failures = [t for t in self.failures if now_s - t < window] + [now_s]
+        if len(self.failures) >= limits.pin_max_failures:
+            self.locked_until_s = now_s + limits.pin_lockout_s
+            self.failures.clear()
+
+    def succeeded(self) -> None:
+        self.failures.clear()
+
+
+class KioskService:
+    """One kiosk's operations; thread-safe by running one call at a time."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        printer: VoucherPrinter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        client_kwargs: dict[str, Any] | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
+        on_status: Callable[[SyncStatus], None] | None = None,
+    ):
+        self.data_dir = Path(data_dir)
+        self.printer = printer or VoucherPrinter("file:", self.data_dir)
+        self.clock = clock
+        self._client_kwargs = client_kwargs
+        self._engine_kwargs = engine_kwargs
+        self._on_status = on_status
+        self._lock = threading.RLock()
+        self.device: Device | None = None
+        self.games: dict[str, GameDefinition] = {}
+        self._device_key: DeviceKey | None = None
+        self.pin_guard = PinGuard()
+        self._pending_checkout: dict[str, Any] | None = None
+
+    # -- enrollment and start ---------------------------------------------------------
+
+    @property
+    def enrolled(self) -> bool:
+        return is_enrolled(self.data_dir)
+
+    @staticmethod
+    def fetch_fingerprint(central_url: str) -> str:
+        """Central's CA fingerprint, for the technician to compare with central's screen."""
+        url = central_url.strip().rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise KioskRefusal("The central address must start with https://")
+        _, fingerprint = fetch_ca(url)
+        return fingerprint
+
+    def enroll(self, central_url: str, code: str, fingerprint: str) -> DeviceIdentity:
+        if not code.strip():
+            raise KioskRefusal("Type the one-time code from central.")
+        return enroll(self.data_dir, central_url.strip(), code, "kiosk", expected_ca_fingerprint=fingerprint or None)
+
+    def open(self) -> None:
+        """Open the enrolled device, start sync, load the games."""
+        with self._lock:
+            if self.device is not None:
+                return
+            self.device = Device.open(self.data_dir, on_status=self._on_status, client_kwargs=self._client_kwargs,
+                                      engine_kwargs=self._engine_kwargs)
+            if self.device.identity.role != "kiosk":
+                role = self.device.identity.role
+                self.device.close()
+                self.device = None
+                raise KioskRefusal(f"This data folder belongs to a {role}, not a kiosk.")
+            self._device_key = self.device.keystore.device_key()
+            self.games = self._load_games()
+            self.device.start()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.device is not None:
+                self.device.close()
+                self.device = None
+
+    def _dev(self) -> Device:
+        if self.device is None:
+            raise KioskRefusal("The kiosk is not started.")
+        return self.device
+
+    def _load_games(self) -> dict[str, GameDefinition]:
+        """Verified packages from central when the device side has them, else the shipped games."""
+        try:
+            from sync import packages  # the GAMES helper's package cache; absent until it lands
+        except ImportError:
+            return load_builtin_games()
+        installed = getattr(packages, "installed_games", None)
+        if installed is None:
+            return load_builtin_games()
+        try:
+            games = dict(installed(self._dev()))
+        except Exception as exc:  # a broken cache must not leave the kiosk without games
+            log.warning("game packages unavailable (%s); using the shipped games", exc)
+            return load_builtin_games()
+        return games or load_builtin_games()
+
+    # -- what the screens read --------------------------------------------------------
+
+    @property
+    def kiosk_id(self) -> str:
+        return self._dev().device_id
+
+    def config(self) -> DeviceConfig | None:
+        device = self._dev()
+        getter = getattr(device, "config", None)
+        return getter() if callable(getter) else None
+
+    def limits(self) -> Limits:
+        config = self.config()
+        return config.limits if config else Limits()
+
+    def location_name(self) -> str:
+        config = self.config()
+        return config.location_name if config else self._dev().location_id
+
+    def status(self) -> SyncStatus:
+        return self._dev().engine.status
+
+    def pool_ready(self, definition: GameDefinition) -> bool:
+        """A pool game plays only on entries central dealt to this kiosk."""
+        return not isinstance(definition.math, PoolMath) or self._pool_source() is not None
+
+    def _pool_source(self) -> Any:
+        try:
+            from sync import pools  # the GAMES helper's dealt-entry store; absent until it lands
+        except ImportError:
+            return None
+        return pools
+
+    # -- staff ------------------------------------------------------------------------
+
+    def staff_for_pin(self, pin: str, roles: Sequence[str]) -> StaffMember:
+        """The staff member of one of ``roles`` whose PIN this is (argon2, checked on the kiosk)."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        now = self.clock()
+        limits = self.limits()
+        if self.pin_guard.locked(now):
+            raise KioskRefusal("Too many wrong PINs. The keypad is locked for a while.")
+        config = self.config()
+        if config is None:
+            raise KioskRefusal("No staff list yet: the kiosk has not reached central since it was enrolled.")
+        if not pin.isdigit() or len(pin) > PIN_MAX_LEN:
+            raise KioskRefusal("A PIN is digits only.")
+        hasher = PasswordHasher()
+        for member in config.staff:
+            if member.role not in roles:
+                continue
+            try:
+                hasher.verify(member.pin_hash, pin)
+            except (VerificationError, InvalidHashError):
+                continue
+            self.pin_guard.succeeded()
+            return member
+        self.pin_guard.failed(now, limits)
+        raise KioskRefusal("Wrong PIN.")
+
+    # -- players and sessions ---------------------------------------------------------
+
+    def login(self, card_number: str, pin: str) -> model.Player:
+        """Central checks the card and PIN; a self-excluded player is told so."""
+        card = card_number.strip()
+        if not card:
+            raise KioskRefusal("Scan your card or type its number.")
+        if model.parse_voucher_qr(card) is not None:
+            raise KioskRefusal("This kiosk cannot take tickets yet. Please redeem it at the counter.")
+        if not (pin.isdigit() and 4 <= len(pin) <= 6):
+            raise KioskRefusal("Type your PIN: 4 to 6 digits.")
+        try:
+            data = self._dev().client.request("POST", LOGIN_PATH, {"card_number": card, "pin": pin})
+        except Offline as exc:
+            raise KioskRefusal("Logging in needs the connection to the cafe's server, which is down. "
+                               "Your credits are safe; please try again shortly or ask the cashier.") from exc
+        except CentralRefused as exc:
+            raise KioskRefusal(_player_refusal(exc)) from exc
+        player = model.Player.from_json(data)
+        if player.self_excluded:
+            raise KioskRefusal("This account is self-excluded. Please see the cashier.")
+        return player
+
+    def start_session(self, player: model.Player, amount_units: int | None) -> tuple[model.Session, int]:
+        """Check credits out of the wallet into a new escrow (online, idempotent), then journal it.
+
+        Returns the session and the wallet balance central reports afterwards.
+        """
+        refusal = model.refusal_to_start(player, amount_units)
+        if refusal:
+            raise KioskRefusal(refusal)
+        device = self._dev()
+        with self._lock:
+            pending = self._pending_checkout
+            if pending is None or pending["player_id"] != player.player_id or pending["amount_units"] != amount_units:
+                pending = {"request_id": new_id(), "session_id": new_id(), "player_id": player.player_id, "amount_units": amount_units}
+            self._pending_checkout = pending
+            answer = self._checkout(device, pending)
+            self._pending_checkout = None
+            session = model.Session.start(session_id=answer["session_id"], player=player, kiosk_id=device.device_id,
+                                          location_id=device.location_id, amount_units=int(answer["amount_units"]),
+                                          now_s=self.clock())
+            device.record(SessionCheckout(session_id=session.session_id, player_id=player.player_id, kiosk_id=session.kiosk_id,
+                                          location_id=session.location_id, amount_units=session.escrow_units),
+                          actor=player.player_id)
+            return session, int(answer.get("wallet_balance_units", 0))
+
+    @staticmethod
+    def _checkout(device: Device, pending: dict[str, Any]) -> Any:
+        for attempt in range(CHECKOUT_ATTEMPTS):
+            try:
+                return device.client.request("POST", CHECKOUT_PATH, pending)
+            except Offline as exc:
+                if attempt + 1 == CHECKOUT_ATTEMPTS:
+                    raise KioskRefusal("A new session needs the connection to the cafe's server, which is down right now. "
+                                       "Your credits are safe in your account.") from exc
+            except CentralRefused as exc:
+                if exc.code == "checkout_conflict" and attempt + 1 < CHECKOUT_ATTEMPTS:
+                    continue
+                if exc.code == "insufficient_credits":
+                    raise KioskRefusal("Your account does not hold that many credits any more.") from exc
+                raise KioskRefusal(_player_refusal(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def recover_session(self) -> model.Session | None:
+        """A session this kiosk left open (power cut, crash): its escrow is still the player's."""
+        return model.recover_session(self._dev().journal.entries(), now_s=self.clock())
+
+    def play(
+        self, session: model.Session, game_id: str, bet_units: int, *, picks: Sequence[int] | None = None,
+    ) -> tuple[model.Session, RoundResult]:
+        """Play one round: math, then the journal, then the answer (never the other way round)."""
+        definition = self.games.get(game_id)
+        if definition is None:
+            raise KioskRefusal("That game is not installed on this kiosk.")
+        reason = model.can_play(definition, bet_units, session.escrow_units)
+        if reason:
+            raise KioskRefusal(reason)
+        entry = None
+        if isinstance(definition.math, PoolMath):
+            entry = self._pool_entry(session, definition)
+        with self._lock:
+            result = play(definition, bet_units, escrow_units=session.escrow_units,
+                          picks=list(picks) if picks is not None else None, entry=entry)
+            self._dev().record(session.round_body(result), actor=session.player_id)
+            return session.after_round(result, self.clock()), result
+
+    def _pool_entry(self, session: model.Session, definition: GameDefinition) -> Any:
+        pools = self._pool_source()
+        take = getattr(pools, "next_entry", None) if pools is not None else None
+        if take is None:
+            raise KioskRefusal("This game needs entries dealt by the cafe's server; it is not available yet.")
+        return take(self._dev(), session.session_id, definition)
+
+    def cash_out_to_wallet(self, session: model.Session) -> model.Session:
+        """Journal the check-in of what is left; works offline (sync delivers it)."""
+        body = model.checkin_body(session)
+        with self._lock:
+            if body is not None:
+                self._dev().record(body, actor=session.player_id)
+            return session.emptied()
+
+    def cash_out_to_ticket(self, session: model.Session) -> tuple[model.Session, Ticket]:
+        """Journal the voucher, then print it. A printer failure leaves the voucher recorded (staff reprint)."""
+        device = self._dev()
+        body = model.voucher_body(session, voucher_id=new_id(), number=model.validation_number(secrets.randbelow(10**18)))
+        issued_at = utc_timestamp()
+        key = self._device_key or device.keystore.device_key()
+        signature = key.sign(model.voucher_message(body, issued_at))
+        with self._lock:
+            device.record(body, actor=session.player_id)
+        ticket = Ticket(voucher_id=body.voucher_id, validation_number=model.grouped_validation(body.validation_number),
+                        amount_units=body.amount_units, kiosk_id=body.kiosk_id, location_name=self.location_name(),
+                        issued_at=issued_at, qr_text=model.voucher_qr_text(body, issued_at, signature),
+                        expiry_days=self.limits().voucher_expiry_days)
+        self.printer.print_ticket(ticket)
+        return session.emptied(), ticket
+
+    # -- technician -------------------------------------------------------------------
+
+    def recall(self, count: int = model.RECALL_ROUNDS) -> list[RecalledGame]:
+        """The last rounds of this kiosk, each replayed from its journaled draws."""
+        recalled = []
+        for item in model.last_rounds(self._recent_entries(), count):
+            definition = self.games.get(item.body.game_id)
+            if definition is None or definition.version != item.body.game_version:
+                recalled.append(RecalledGame(item, None, None, f"{item.body.game_id} {item.body.game_version} is not installed"))
+                continue
+            try:
+                result = recall(definition, item.body.to_json())
+            except ValidationError as exc:
+                recalled.append(RecalledGame(item, definition, None, exc.message))
+                continue
+            recalled.append(RecalledGame(item, definition, result))
+        return recalled
+
+    def _recent_entries(self, window: int = 2000) -> Any:
+        journal = self._dev().journal
+        head = journal.head().seq
+        return journal.entries(max(1, head - window + 1))
+
+    def meters(self) -> model.Meters:
+        return model.kiosk_meters(self._dev().journal.entries())
+
+
+def _player_refusal(exc: CentralRefused) -> str:
+    if exc.code in ("unknown_player", "pin_rejected", "invalid"):
+        return "Card number or PIN not recognised."
+    if exc.code == "self_excluded":
+        return "This account is self-excluded. Please see the cashier."
+    if exc.code == "pin_locked":
+        return "Too many wrong PINs: this card is locked for a while. Please see the cashier."
+    if exc.code == "pin_not_set":
+        return "This card has no PIN yet. The cashier can set one."
+    return exc.message.removeprefix("central refused ").split(": ", 1)[-1]
