@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("--device", required=True)
     action("verify", run_verify, "recompute every balance, transaction, device chain and signature; exit 1 on any problem")
     register_device_config(action)
+    from central_server.ops.cli import register_ops
+
+    register_ops(action)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -146,7 +149,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"central serving {scheme}://{settings.host}:{settings.port} (database {_safe_url(settings.database_url)})", file=sys.stderr)
         if settings.insecure_http:
             print("WARNING: plain HTTP; use only for local development", file=sys.stderr)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **tls)
+        from central_server.ops.cli import serving
+
+        with serving(engine, settings.data_dir):  # JSON logs and the scheduled jobs (run once across instances)
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **tls)
     return 0
 
 

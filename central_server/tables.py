@@ -296,5 +296,35 @@ report_settings = sa.Table(
 sa.Index("ix_journal_entries_received_at", journal_entries.c.received_at)
 
 # --- operations (issue 9): backups, job locks ---
+# A scheduled job's run for one slot (a day, an hour…): the row is the claim, so with several
+# central instances each (job, slot) runs once. A claim left "running" by a killed instance is
+# taken over after a stale timeout (central_server/ops/jobs.py).
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),
+    sa.Column("slot", sa.String(32), primary_key=True),
+    sa.Column("instance", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at_s", sa.BigInteger(), nullable=False),
+    sa.Column("finished_at_s", sa.BigInteger(), nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.CheckConstraint("status IN ('running', 'done', 'failed')", name="ck_job_runs_status"),
+)
+
+# Every backup central made (the files live outside the database, encrypted).
+backups = sa.Table(
+    "backups",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("db_kind", sa.String(16), nullable=False),
+    sa.Column("schema_head", sa.String(32), nullable=False),
+    sa.Column("plain_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("encrypted_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
 
 # --- payments (issue 8) ---
