@@ -482,14 +482,17 @@ def build_daily_report(
 
     ``entries`` may hold more than the day (and should hold the entries that the day's
     voids name, whatever their day): only entries recorded on the day are counted, the
-    rest only resolve voids. Entries whose body names another location are ignored.
+    rest only resolve voids; an entry id given twice counts once. Entries whose body names another location are ignored.
     ``currency`` is the location's cash currency; without it the entries' own is used
     (an entry in another currency is refused: a location's report is in one currency).
     """
     zone, zone_name = resolve_timezone(tz)
     start_utc, end_utc = day_bounds_utc(day, zone)
-    facts = [_fact(e) for e in entries]
-    index = {f.id: f for f in facts}
+    index: dict[str, _Fact] = {}
+    for entry in entries:
+        fact = _fact(entry)
+        index.setdefault(fact.id, fact)  # an entry given twice (a day's list plus void targets) counts once
+    facts = list(index.values())
 
     totals = ZERO
     by_device: dict[str, Figures] = {}

@@ -278,3 +278,10 @@ def test_summary_is_the_sum_of_location_reports(one: Any, two: Any) -> None:
     [summary] = summarise([first, second], node_id="head-office", first_day=DAY, last_day=DAY + timedelta(days=1))
     assert summary.totals == first.totals + second.totals
     assert _total(summary.by_day) == summary.totals and _total(summary.by_hour) == summary.totals
+
+
+def test_an_entry_given_twice_counts_once() -> None:
+    pos, kiosk = a_shift()
+    entries = [*pos.entries, *kiosk.entries]
+    once = build_daily_report(entries, location_id=LOC, day=DAY, tz=TZ)
+    assert build_daily_report([*entries, *entries[:5]], location_id=LOC, day=DAY, tz=TZ) == once
