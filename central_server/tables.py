@@ -261,6 +261,89 @@ wallet_redemptions = sa.Table(
 # --- games (issue 6): packages, pools ---
 
 # --- web console (issue 7): users, sessions, audit log, PII ---
+# People: `admin_users` (0001) is the one table of console users, extended by 0005 (decision 0005).
+admin_users.append_column(sa.Column("display_name", sa.String(200), nullable=False, server_default=""))
+admin_users.append_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+admin_users.append_column(sa.Column("totp_secret_sealed", sa.Text(), nullable=True))  # sealed with central's data keys
+admin_users.append_column(sa.Column("totp_enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
+admin_users.append_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))  # a TOTP code is accepted once
+admin_users.append_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
+admin_users.append_column(sa.Column("locked_until_s", sa.BigInteger(), nullable=True))
+admin_users.append_column(sa.Column("updated_at", sa.String(32), nullable=True))
+admin_users.append_constraint(sa.CheckConstraint(
+    "role IN ('head_office_admin', 'distributor_admin', 'location_owner', 'cashier', 'technician', 'auditor')",
+    name="ck_admin_users_role"))
+
+# Server-side browser sessions: the cookie carries a random token, only its SHA-256 is stored.
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", BigId, sa.ForeignKey("admin_users.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(16), nullable=False),  # totp / enrol: password checked, second factor pending
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("user_agent", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("last_seen_s", sa.BigInteger(), nullable=False),
+    sa.Column("expires_at_s", sa.BigInteger(), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+    sa.Column("flash", sa.Text(), nullable=True),
+    sa.CheckConstraint("stage IN ('totp', 'enrol', 'full')", name="ck_web_sessions_stage"),
+)
+
+login_attempts = sa.Table(
+    "login_attempts", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(128), nullable=False, index=True),
+    sa.Column("user_id", sa.BigInteger(), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("ok", sa.Boolean(), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("at_s", sa.BigInteger(), nullable=False, index=True),
+)
+
+# What a parent allows a child: the credit line (cash minor units the child may owe) and, for
+# head office, the issuance limit (credits it may mint in total).
+credit_terms = sa.Table(
+    "credit_terms", metadata,
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), primary_key=True),
+    sa.Column("credit_line_units", sa.BigInteger(), nullable=False),
+    sa.Column("issuance_limit_units", sa.BigInteger(), nullable=True),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("credit_line_units >= 0", name="ck_credit_terms_line"),
+)
+
+# Review and acknowledgement notes on significant events and ledger exceptions (append only).
+event_reviews = sa.Table(
+    "event_reviews", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("ref_id", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("user_id", sa.BigInteger(), nullable=False),
+    sa.Column("username", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("source IN ('event', 'exception')", name="ck_event_reviews_source"),
+)
+
+# Every admin action, hash-chained (hash covers the row and the previous hash); UPDATE and
+# DELETE are refused by triggers (0005). `cafe central verify` recomputes the chain.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor_user_id", sa.BigInteger(), nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("node_id", sa.String(128), nullable=True, index=True),  # whose subtree may read the row
+    sa.Column("before", sa.Text(), nullable=False),  # canonical JSON
+    sa.Column("after", sa.Text(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
 
 # --- reports (issue 7) ---
 # One stored report per node and local day: a location's DailyReport, or the roll-up of a

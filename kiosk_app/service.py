@@ -191,6 +191,10 @@ class KioskService:
         config = self.config()
         return config.location_name if config else self._dev().location_id
 
+    def location_name_if_known(self) -> str | None:
+        config = self.config()
+        return config.location_name if config else None
+
     def status(self) -> SyncStatus:
         return self._dev().engine.status
 

@@ -59,7 +59,8 @@ class Player:
         try:
             return cls(
                 player_id=str(data["player_id"]), card_number=str(data.get("card_number", "")),
-                display_name=str(data.get("display_name") or "Player"), balance_units=int(data["balance_units"]),
+                display_name=str(data.get("display_name") or f"Card …{str(data.get('card_number', ''))[-4:]}"),
+                balance_units=int(data["balance_units"]),
                 self_excluded=bool(data.get("self_excluded", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:

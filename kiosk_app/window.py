@@ -117,6 +117,7 @@ class KioskWindow(QWidget):
         self._round_pending = False
         self._screen_before_reality = "lobby"
         self._choice_mode = "cashout"
+        self._location_known = False
         self._status = SyncStatus(online=True)
         self.last_ticket: Ticket | None = None
         self.last_error = ""
@@ -294,6 +295,8 @@ class KioskWindow(QWidget):
 
     def _show_status(self, status: SyncStatus) -> None:
         self._status = status
+        if not self._location_known and self.service.device is not None and self.worker.busy == 0:
+            self.worker.run(self.service.location_name_if_known, self._location_named)
         if status.online and not status.quarantined:
             self.banner.hide()
             return
@@ -307,6 +310,11 @@ class KioskWindow(QWidget):
         self.banner.show()
 
     # -- players ------------------------------------------------------------------------
+
+    def _location_named(self, name: str | None) -> None:
+        if name:
+            self._location_known = True
+            self.attract.location.setText(name)
 
     def _to_login(self) -> None:
         self.login_screen.reset()
