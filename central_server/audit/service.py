@@ -6,7 +6,8 @@
   (a fact central applied and flagged: reported, not a failure of the data);
 * every device chain: seq without gaps, each hash recomputed from the stored bytes,
   each link, every stored head signature, the device's head matches its last entry;
-* every posted entry's postings in the ledger are exactly the entry's postings.
+* every posted entry's postings in the ledger are exactly the entry's postings;
+* the audit log's hash chain: seq without gaps, each link, each row's hash (``audit.log``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from central_server.audit import log as audit_log
 from central_server.audit import repository as repo
 from central_server.ledger import repository as ledger_repo
 from shared.canonical import parse_canonical
@@ -34,6 +36,7 @@ class VerifyReport:
     devices: int = 0
     entries: int = 0
     signatures: int = 0
+    audit_rows: int = 0
     flagged_negative: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -46,11 +49,13 @@ class VerifyReport:
             f"balances      {self.balances} checked against their postings",
             f"devices       {self.devices}, {self.entries} entries, {self.signatures} head signatures checked",
             f"flagged       {len(self.flagged_negative)} negative balance(s) already recorded as exceptions",
+            f"audit log     {self.audit_rows} row(s), hash chain checked",
         ]
         lines += [f"PROBLEM       {p}" for p in self.problems[:MAX_LISTED]]
         if len(self.problems) > MAX_LISTED:
             lines.append(f"PROBLEM       … and {len(self.problems) - MAX_LISTED} more")
-        lines.append("OK: every balance, transaction, chain and signature holds" if self.ok else f"FAILED: {len(self.problems)} problem(s)")
+        ok = "OK: every balance, transaction, chain, signature and the audit log hold"
+        lines.append(ok if self.ok else f"FAILED: {len(self.problems)} problem(s)")
         return "\n".join(lines)
 
 
@@ -60,6 +65,8 @@ def verify(conn: Connection) -> VerifyReport:
     for device in repo.devices_all(conn):
         report.devices += 1
         _check_chain(conn, device, report)
+    report.audit_rows, audit_problems = audit_log.verify_chain(conn)
+    report.problems.extend(audit_problems)
     return report
 
 
