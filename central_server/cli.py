@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("--device", required=True)
     action("verify", run_verify, "recompute every balance, transaction, device chain and signature; exit 1 on any problem")
     register_device_config(action)
+    from central_server.games.cli import register_games
+
+    register_games(action)
     from central_server.ops.cli import register_ops
 
     register_ops(action)

@@ -259,6 +259,76 @@ wallet_redemptions = sa.Table(
 )
 
 # --- games (issue 6): packages, pools ---
+# A published game package, addressed by the SHA-256 of its bytes (shared.games.package) and
+# signed by central; at most one version of a game is active (the partial unique index).
+game_packages = sa.Table(
+    "game_packages",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("game_id", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("engine", sa.String(16), nullable=False),
+    sa.Column("manifest", sa.Text(), nullable=False),
+    sa.Column("package", sa.LargeBinary(), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("published_at", sa.String(32), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.UniqueConstraint("game_id", "version", name="uq_game_packages_game_version"),
+)
+sa.Index("uq_game_packages_active", game_packages.c.game_id, unique=True,
+         sqlite_where=game_packages.c.active, postgresql_where=game_packages.c.active)
+
+# A finite pool: the shuffled prizes and salt stay secret until it is spent; the commitment is public
+# from the start. ``dealt`` is the next index to deal, advanced only under the row lock.
+game_pools = sa.Table(
+    "game_pools",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("game_id", sa.String(128), nullable=False),
+    sa.Column("game_version", sa.String(128), nullable=False),
+    sa.Column("package_sha256", sa.String(64), sa.ForeignKey("game_packages.sha256"), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("dealt", sa.BigInteger(), nullable=False),
+    sa.Column("commitment", sa.String(64), nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("prizes", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("spent_at", sa.String(32), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'spent')", name="ck_game_pools_status"),
+    sa.CheckConstraint("dealt >= 0 AND dealt <= size", name="ck_game_pools_dealt"),
+)
+sa.Index("uq_game_pools_open", game_pools.c.game_id, game_pools.c.game_version, unique=True,
+         sqlite_where=game_pools.c.status == "open", postgresql_where=game_pools.c.status == "open")
+
+# One deal request (idempotency key) and the entries it handed out; the primary key of
+# pool_deals is the pool position, so one entry can never be dealt twice.
+pool_deal_requests = sa.Table(
+    "pool_deal_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(128), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("session_id", sa.String(128), nullable=False),
+    sa.Column("game_id", sa.String(128), nullable=False),
+    sa.Column("count", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+pool_deals = sa.Table(
+    "pool_deals",
+    metadata,
+    sa.Column("pool_id", sa.String(64), sa.ForeignKey("game_pools.id"), primary_key=True),
+    sa.Column("entry_index", sa.BigInteger(), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("pool_deal_requests.request_id"), nullable=False, index=True),
+    sa.Column("session_id", sa.String(128), nullable=False, index=True),
+    sa.Column("device_id", sa.String(128), nullable=False),
+    sa.Column("prize_units", sa.BigInteger(), nullable=False),
+    sa.Column("dealt_at", sa.String(32), nullable=False),
+    # The kiosk's game_round entry that played this entry, once it arrives (guarded: claimed once).
+    sa.Column("round_entry_id", sa.String(36), nullable=True, unique=True),
+)
+
 
 # --- web console (issue 7): users, sessions, audit log, PII ---
 # People: `admin_users` (0001) is the one table of console users, extended by 0005 (decision 0005).

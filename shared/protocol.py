@@ -194,3 +194,16 @@ class IngestResponse:
 DEVICE_CONFIG_PATH = f"{API}/device/config"
 """GET (signed): ``shared.device_config.DeviceConfig`` JSON of the device's location, with
 ``ETag: "<DeviceConfig.etag()>"``; ``If-None-Match`` with that tag → 304 and no body."""
+
+
+# -- games and pools (issue 6) ----------------------------------------------------------------
+
+GAMES_CATALOG_PATH = f"{API}/games/catalog"
+"""GET (signed): ``{"games": [catalog entry + package_sha256, package_size, signature]}`` with a strong
+``ETag``; ``If-None-Match`` with that tag → 304 and no body."""
+GAME_PACKAGES_PATH = f"{API}/games/packages"
+"""GET ``/{sha256}`` (public, immutable): the package bytes (``shared.games.package``)."""
+POOLS_PATH = f"{API}/pools"
+"""GET ``/{pool_id}`` (public): commitment and prize table; once the pool is spent, the reveal."""
+POOL_DEAL_PATH = f"{API}/pools/deal"
+"""POST (signed, kiosk): ``{request_id, session_id, game_id, count}`` → the dealt entries (idempotent by request_id)."""

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from central_server.devices import repository as devices_repo
 from central_server.devices.service import AuthedDevice, Quarantined
 from central_server.errors import ApiError, Conflict, Forbidden, PayloadTooLarge
+from central_server.games import pools
 from central_server.ingest import repository as repo
 from central_server.ingest.schemas import HeadBody
 from central_server.ledger import service as ledger
@@ -140,6 +141,8 @@ def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
 
 def _posts_only(entry: JournalEntry) -> bool:
     """An entry that is stored and posted and touches no other table (most entries: sales, rounds…)."""
+    if pools.names_pool_entry(entry):
+        return False  # a pool round is checked against what central dealt
     return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption | Redemption)
 
 
@@ -180,6 +183,8 @@ def _apply(conn: Connection, entry: JournalEntry) -> None:
         flags += _redeem_voucher(conn, entry, body)
     elif isinstance(body, Void) and not repo.record_void(conn, body.reverses_entry_id, entry.id):
         flags.append(("void_repeated", f"entry {body.reverses_entry_id} was already voided"))
+    if pools.names_pool_entry(entry):
+        flags += pools.check_round(conn, entry)
     if posted and entry.postings:
         ledger.post(conn, tx_id=entry.id, kind=entry.kind, lines=entry.postings, entry_id=entry.id, device_id=entry.device_id)
     for rule, detail in flags:

@@ -73,9 +73,11 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=128), nullable=False),
     sa.Column('prize_units', sa.BigInteger(), nullable=False),
     sa.Column('dealt_at', sa.String(length=32), nullable=False),
+    sa.Column('round_entry_id', sa.String(length=36), nullable=True),
     sa.ForeignKeyConstraint(['pool_id'], ['game_pools.id'], ),
     sa.ForeignKeyConstraint(['request_id'], ['pool_deal_requests.request_id'], ),
-    sa.PrimaryKeyConstraint('pool_id', 'entry_index')
+    sa.PrimaryKeyConstraint('pool_id', 'entry_index'),
+    sa.UniqueConstraint('round_entry_id')
     )
     op.create_index(op.f('ix_pool_deals_request_id'), 'pool_deals', ['request_id'], unique=False)
     op.create_index(op.f('ix_pool_deals_session_id'), 'pool_deals', ['session_id'], unique=False)
