@@ -149,10 +149,26 @@ class SyncEngine:
     def send_heartbeat(self) -> bool:
         """Report to central; False (and nothing else) when central cannot be reached."""
         try:
-            self.client.heartbeat(self.heartbeat_report())
+            answer = self.client.heartbeat(self.heartbeat_report())
         except (Offline, CentralRefused) as exc:
             log.info("heartbeat not delivered: %s", exc)
             return False
+        self.resend_if_central_lost(answer.get("last_seq") if isinstance(answer, dict) else None)
+        return True
+
+    def resend_if_central_lost(self, central_seq: object) -> bool:
+        """Central holds less than it once acknowledged (restored from an older backup): resend from there.
+
+        Acknowledged entries stay in the journal; the marker records what central confirmed
+        once, not what it still holds, so it must not stop the resend (DESIGN §8, issue 9).
+        """
+        if not isinstance(central_seq, int) or isinstance(central_seq, bool) or not 0 <= central_seq < self.journal.acked_seq:
+            return False
+        with self._lock:
+            self._next_seq = min(self._next_seq, central_seq + 1)
+        log.warning("central holds this journal only through seq %s (acknowledged through %s): resending from %s",
+                    central_seq, self.journal.acked_seq, central_seq + 1)
+        self.nudge()
         return True
 
     # -- pulls ----------------------------------------------------------------------

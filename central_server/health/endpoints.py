@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from central_server.db import Tx
+from central_server.devices import repository as devices_repo
 from central_server.devices import service as devices
 from central_server.devices.dependencies import Device
 from central_server.devices.schemas import ErrorBody, HeartbeatBody
@@ -46,4 +47,8 @@ def heartbeat(report: HeartbeatBody, device: Device, request: Request, conn: Tx)
     """A device reports its version, outbox depth and last sync result; central keeps the latest."""
     ip = request.client.host if request.client else "unknown"
     devices.record_heartbeat(conn, device, devices.Heartbeat(**report.model_dump()), ip=ip)
-    return {"device_id": device.id, "status": "ok", "server_time_s": int(time.time())}
+    # last_seq: what central holds of this device's journal; after a restore from an older
+    # backup it is below what the device saw acknowledged, and the device resends the rest.
+    held = devices_repo.get_device(conn, device.id)
+    return {"device_id": device.id, "status": "ok", "server_time_s": int(time.time()),
+            "last_seq": int(held.last_seq) if held is not None else 0}
