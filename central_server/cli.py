@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
     from central_server.ops.cli import register_ops
 
     register_ops(action)
+    from central_server.payments.cli import register_payments
+
+    register_payments(action)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -200,18 +203,25 @@ def run_verify(args: argparse.Namespace) -> int:
 
 # --- device configuration (issue 4): staff with PINs, limits per node ---
 
-def _pin(text: str) -> str:
-    from central_server.device_config.service import check_pin
+def _checked(rule: str) -> Callable[[str], Any]:
+    """An argparse ``type`` from a rule of device_config.service, so bad input is a usage error
+    (one line, exit 2); imported only when used, so `cafe journal …` never loads the web stack."""
 
-    try:
-        return check_pin(text)
-    except CafeError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from exc
+    def convert(text: str) -> Any:
+        from central_server.device_config import service
+
+        try:
+            return getattr(service, rule)(text)
+        except CafeError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+
+    convert.__name__ = rule  # argparse names the type in its messages
+    return convert
 
 
 def _limit_value(text: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"a limit is a whole number of units or seconds, got {text!r}")
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:
+        raise argparse.ArgumentTypeError(f"a limit is a whole number (units, seconds or a count), got {text!r}")
     return int(text)
 
 
@@ -220,9 +230,9 @@ def register_device_config(action: Callable[[str, Callable[[argparse.Namespace],
 
     staff = action("add-staff", run_add_staff, "add a cashier, manager, owner or technician with a PIN to a location")
     staff.add_argument("--location", required=True, help="location node id")
-    staff.add_argument("--name", required=True)
+    staff.add_argument("--name", required=True, type=_checked("check_staff_name"))
     staff.add_argument("--role", required=True, choices=STAFF_ROLES)
-    staff.add_argument("--pin", required=True, type=_pin, help="4 to 8 digits; only its argon2id hash is stored")
+    staff.add_argument("--pin", required=True, type=_checked("check_pin"), help="4 to 8 digits; only its argon2id hash is stored")
     limit = action("set-limit", run_set_limit, "set a limit on a node; locations below it inherit it unless they set their own")
     limit.add_argument("--node", required=True, help="node id (head office, distributor or location)")
     limit.add_argument("name", choices=Limits.names(), metavar="NAME", help=f"one of: {', '.join(Limits.names())}")

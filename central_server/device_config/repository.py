@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from central_server.db import is_postgres
 from central_server.tables import devices, node_limits, nodes, staff
 
 MAX_TREE_DEPTH = 16  # head office → master → distributor → location is 4; a loop in the data must not hang us
@@ -60,11 +59,8 @@ def insert_staff(conn: Connection, **values: Any) -> None:
     conn.execute(staff.insert().values(**values))
 
 
-def staff_member(conn: Connection, staff_id: str, *, for_update: bool = False) -> Any | None:
-    stmt = sa.select(staff).where(staff.c.id == staff_id)
-    if for_update and is_postgres(conn):
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+def staff_member(conn: Connection, staff_id: str) -> Any | None:
+    return conn.execute(sa.select(staff).where(staff.c.id == staff_id)).first()
 
 
 def update_staff(conn: Connection, staff_id: str, *, only_active: bool, **values: Any) -> bool:

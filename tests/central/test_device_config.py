@@ -176,6 +176,7 @@ def test_cli_adds_staff_and_sets_limits_and_bad_input_is_one_line_exit_2(central
         (["add-staff", "--location", LOCATION, "--name", "X", "--role", "cashier", "--pin", "12"], "PIN is 4 to 8 digits"),
         (["add-staff", "--location", LOCATION, "--name", "X", "--role", "cashier", "--pin", "12a4"], "PIN is 4 to 8 digits"),
         (["add-staff", "--location", LOCATION, "--name", "X", "--role", "janitor", "--pin", "1234"], "invalid choice"),
+        (["add-staff", "--location", LOCATION, "--name", "   ", "--role", "cashier", "--pin", "1234"], "needs a name"),
         (["set-limit", "--node", LOCATION, "no_such_limit", "5"], "invalid choice"),
         (["set-limit", "--node", LOCATION, "pin_max_failures", "-1"], "whole number"),
         (["set-limit", "--node", LOCATION, "pin_max_failures", "2.5"], "whole number"),
@@ -273,3 +274,27 @@ def test_offline_keeps_the_last_config_across_restarts_and_it_is_encrypted(centr
         assert pos.config() == pulled
     for path in data_dir.iterdir():
         assert b"Pemberton" not in path.read_bytes(), path.name
+
+
+def test_new_pin_and_deactivation_reach_the_device(central: Central, enrolled_device: Make):
+    from central_server.errors import Conflict, NotFound
+
+    eve = in_tx(central, config_service.add_staff, location_id=LOCATION, name="Eve", role="cashier", pin="1357")
+    with opened(enrolled_device("pos")) as pos:
+        assert pos.pull_config()
+        old_hash = pos.config().staff_member(eve).pin_hash  # type: ignore[union-attr]
+        in_tx(central, config_service.set_pin, eve, "24680")
+        assert pos.pull_config()
+        new_hash = pos.config().staff_member(eve).pin_hash  # type: ignore[union-attr]
+        assert new_hash != old_hash and PasswordHasher().verify(new_hash, "24680")
+        with pytest.raises(VerifyMismatchError):
+            PasswordHasher().verify(new_hash, "1357")
+        in_tx(central, config_service.deactivate_staff, eve)
+        assert pos.pull_config()
+        assert pos.config().staff == ()  # type: ignore[union-attr]
+    with pytest.raises(Conflict):
+        in_tx(central, config_service.set_pin, eve, "9999")
+    with pytest.raises(NotFound):
+        in_tx(central, config_service.deactivate_staff, "no-such-staff")
+    with pytest.raises(NotFound):
+        in_tx(central, config_service.add_staff, location_id=admin.HEAD_OFFICE_ID, name="X", role="owner", pin="1234")
