@@ -207,3 +207,9 @@ POOLS_PATH = f"{API}/pools"
 """GET ``/{pool_id}`` (public): commitment and prize table; once the pool is spent, the reveal."""
 POOL_DEAL_PATH = f"{API}/pools/deal"
 """POST (signed, kiosk): ``{request_id, session_id, game_id, count}`` → the dealt entries (idempotent by request_id)."""
+
+# -- online payments (issue 8) --------------------------------------------------------------
+PAYMENTS_PATH = f"{API}/payments"
+"""POST (signed): start a top-up; GET ``{PAYMENTS_PATH}/{id}?wait_s=N`` (signed): its status, long-polled."""
+PAYMENT_WEBHOOKS_PATH = f"{API}/payments/webhooks"
+"""POST ``{PAYMENT_WEBHOOKS_PATH}/{provider}/{account_id}``: provider deliveries (authenticated by their signature)."""

@@ -1,0 +1,106 @@
+"""The payment state machine and the review rules, as pure functions.
+
+A payment is created (``pending``) before the player pays. The provider's word is
+always re-read from the provider (a webhook only says "look again"), and mapped to a
+``ProviderState``. From there:
+
+    pending ──paid, no risk──────────────► credited ──refund/chargeback──► refunded
+       │    ──paid, risky / late / over──► review ──approve──► credited
+       │                                      └────reject────► rejected (credits returned)
+       ├──failed / expired / partial─────► failed | expired | partial (nothing credited)
+
+Credits move exactly once: each arrow out of a state is taken by one guarded
+``UPDATE … WHERE status = :from`` in the service, so a second delivery, in any order,
+finds the state already changed and does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+STATUSES = ("pending", "review", "credited", "rejected", "refunded", "failed", "expired", "partial")
+TERMINAL = frozenset({"rejected", "refunded", "failed", "expired", "partial"})
+
+ProviderStatus = Literal["pending", "paid", "failed", "expired", "partial", "late", "overpaid"]
+
+Action = Literal["none", "credit", "hold", "fail", "expire", "partial", "reverse"]
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    status: ProviderStatus
+    paid_fiat_units: int = 0
+    refunded_fiat_units: int = 0
+    disputed: bool = False
+    card_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskFacts:
+    amount_units: int
+    review_threshold_units: int
+    player_age_s: int
+    prior_credited: int  # payments of this player already credited
+    recent_count_1h: int  # payments this player started in the last hour (this one included)
+    distinct_cards_24h: int  # card fingerprints this player used in 24 h (this one included)
+
+
+NEW_PLAYER_S = 24 * 3600
+VELOCITY_PER_HOUR = 5
+MAX_CARDS_PER_DAY = 3
+
+
+def review_reasons(facts: RiskFacts) -> list[str]:
+    """Why a confirmed payment must wait for a person; empty when it may be credited at once."""
+    reasons = []
+    if facts.amount_units > facts.review_threshold_units:
+        reasons.append(f"amount above the review threshold ({facts.review_threshold_units} units)")
+    if facts.prior_credited == 0 and facts.player_age_s < NEW_PLAYER_S:
+        reasons.append("new player (first payment, registered less than a day ago)")
+    if facts.recent_count_1h > VELOCITY_PER_HOUR:
+        reasons.append(f"velocity: {facts.recent_count_1h} payments in an hour")
+    if facts.distinct_cards_24h > MAX_CARDS_PER_DAY:
+        reasons.append(f"{facts.distinct_cards_24h} different cards in a day")
+    return reasons
+
+
+def decide(current: str, state: ProviderState, reasons: list[str]) -> tuple[Action, list[str]]:
+    """What to do with a payment in ``current`` now that the provider reports ``state``.
+
+    Returns the action and the review reasons that apply (late and overpaid payments
+    always wait for a person: the amount received is not the amount ordered).
+    """
+    assert current in STATUSES, current
+    if current in ("credited", "review") and (state.refunded_fiat_units > 0 or state.disputed):
+        return "reverse", []
+    if current != "pending":
+        return "none", []
+    if state.status == "paid":
+        return ("hold", reasons) if reasons else ("credit", [])
+    if state.status == "late":
+        return "hold", [*reasons, "paid after the invoice expired"]
+    if state.status == "overpaid":
+        return "hold", [*reasons, "overpaid: more was received than ordered"]
+    if state.status == "failed":
+        return "fail", []
+    if state.status == "expired":
+        return "expire", []
+    if state.status == "partial":
+        return "partial", []
+    return "none", []
+
+
+ReviewDecision = Literal["approve", "reject"]
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # who may do what with a payment (console roles; devices create through their own signed API)
+    "create": frozenset({"head_office_admin", "distributor_admin", "location_owner", "cashier"}),
+    "review": frozenset({"head_office_admin", "distributor_admin", "location_owner"}),
+    "refund": frozenset({"head_office_admin", "distributor_admin"}),
+    "configure": frozenset({"head_office_admin", "distributor_admin"}),
+}
+
+
+def allowed(role: str, action: str) -> bool:
+    return role in PERMISSIONS.get(action, frozenset())
