@@ -352,6 +352,8 @@ def install_console(app: FastAPI) -> None:
 
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(enforce_access)], include_in_schema=False)
     endpoints.register(router)
+    from central_server.reports import web as reports_web  # the reports area's pages (REPORTS helper)
+    reports_web.register(router)
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     app.add_exception_handler(LoginRequired, _login_required)

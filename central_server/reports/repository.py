@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from central_server.db import insert_ignoring_conflict
-from central_server.tables import daily_reports, devices, journal_entries, nodes, report_settings
+from central_server.tables import daily_reports, devices, journal_entries, nodes, report_settings, staff
 
 ENTRY_BATCH = 2_000
 """Rows fetched per round trip while streaming a location's entries."""
@@ -99,3 +99,15 @@ def store_report(conn: Connection, *, node_id: str, day: str, kind: str, currenc
         .returning(daily_reports.c.id)
     ).first()
     return "updated" if updated is not None else "unchanged"
+
+
+def device_labels(conn: Connection, location_ids: Iterable[str]) -> dict[str, str]:
+    """Device id → "POS · hostname" (what a person recognises on a report)."""
+    query = sa.select(devices.c.id, devices.c.role, devices.c.hostname).where(devices.c.location_id.in_(sorted(set(location_ids))))
+    return {row.id: f"{row.role.upper()} · {row.hostname}" if row.hostname else row.id for row in conn.execute(query)}
+
+
+def staff_names(conn: Connection, location_ids: Iterable[str]) -> dict[str, str]:
+    """Staff id → name, for the per-cashier rows (a POS records the cashier's staff id as the actor)."""
+    query = sa.select(staff.c.id, staff.c.name).where(staff.c.location_id.in_(sorted(set(location_ids))))
+    return {row.id: row.name for row in conn.execute(query)}

@@ -97,3 +97,21 @@ def play_a_day(pos: Device, kiosk: Device, day: date = DAY) -> dict[str, Journal
 
 
 __all__ = ["DAY", "LOCATION", "add", "at", "enroll_at", "play_a_day", "push_all", "sale"]
+
+
+def console_session(central: Central, *, username: str, role: str, node_id: str) -> dict[str, str]:
+    """A console user of ``role`` at ``node_id``, signed in: the cookie a browser would hold."""
+    import time
+
+    from central_server.audit.log import Actor
+    from central_server.console import service as console
+    from central_server.console.web import COOKIE
+
+    password = "a long enough passphrase 42"
+    with central.engine.begin() as conn:
+        console.create_user(conn, Actor("admin", "127.0.0.1"), actor_role="head_office_admin", node_id=node_id,
+                            username=username, display_name=username.title(), role=role, password=password)
+        signed = console.sign_in_password(conn, username=username, password=password, ip="127.0.0.1", user_agent="test",
+                                          now_s=int(time.time()))
+    assert signed.ok and signed.stage == "full" and signed.token, signed.message
+    return {COOKIE: signed.token}
