@@ -110,6 +110,14 @@ class ShiftReport:
         return self.counted_units - self.expected_units
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    config: DeviceConfig | None
+    shift: ShiftState | None
+    status: SyncStatus
+    budget_left_units: int
+
+
 @dataclass
 class PosService:
     """One POS station's operations; one call at a time changes the journal (a lock orders them)."""
@@ -198,6 +206,12 @@ class PosService:
         device = self._dev()
         with self._lock:
             return rules.shift_state(self._entries, device.device_id, device.journal.acked_seq)
+
+    def snapshot(self) -> Snapshot:
+        """Everything the frame of the window shows, read in one worker call."""
+        state, limits = self.shift(), self.limits()
+        return Snapshot(self.config(), state, self.status(),
+                        rules.offline_budget_left(state, limits) if state else limits.offline_budget_units)
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -363,7 +377,7 @@ class PosService:
 
     def player_by_card(self, card: str) -> Player:
         data = self._central("GET", f"{PLAYERS_PATH}/by-card/{quote(card.strip(), safe='')}")
-        return self.player(str(data["player_id"])) if data else Player.from_json(data)
+        return self.player(str(data["player_id"]))
 
     def player(self, player_id: str) -> Player:
         try:
