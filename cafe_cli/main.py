@@ -32,7 +32,8 @@ def _registrars() -> list[Register]:
     registrars: list[Register] = [sync_cli.register]
     # Later parts of the suite add themselves here; import lazily so `cafe journal`
     # does not pay for Qt or the web stack.
-    for module_name in ("central_server.cli", "sync.sim_cli", "pos_app.cli", "kiosk_app.cli", "cafe_cli.demo"):
+    for module_name in ("central_server.cli", "sync.sim_cli", "pos_app.cli", "kiosk_app.cli", "cafe_cli.demo",
+                        "sync.support_bundle"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.protocol import HEADER_DEVICE, JOURNAL_PATH
+from sync.logs import JsonLineFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -183,28 +184,14 @@ def install_observability(app: FastAPI) -> None:
 
 # -- structured logs ----------------------------------------------------------------------
 
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, and any ``extra`` fields."""
+class JsonFormatter(JsonLineFormatter):
+    """The device log format (sync/logs.py) plus the request id of the request being served."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
         request_id = request_id_var.get()
-        if request_id:
-            data["request_id"] = request_id
-        for name, value in vars(record).items():
-            if name not in _STANDARD and not name.startswith("_"):
-                data[name] = value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        if request_id and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return super().format(record)
 
 
 def configure_json_logging(level: str | int = logging.INFO, stream: Any = None) -> logging.Handler:

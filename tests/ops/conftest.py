@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.central.conftest import central, db_url, kiosk, pg_only_url, pos  # noqa: F401 - fixtures
+from tests.central.conftest import central, db_url, enrolled_device, kiosk, pg_only_url, pos  # noqa: F401 - fixtures

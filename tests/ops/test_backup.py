@@ -131,14 +131,14 @@ def test_truncated_backup_does_not_decrypt(tmp_path: Path) -> None:
     sealed = io.BytesIO()
     backup.encrypt_stream(key, {"key_id": backup.key_id(key)}, io.BytesIO(plain), sealed)
     out = io.BytesIO()
-    backup.decrypt_stream(key, io.BufferedReader(io.BytesIO(sealed.getvalue())), out, tmp_path)  # type: ignore[arg-type]
+    backup.decrypt_stream(key, io.BufferedReader(io.BytesIO(sealed.getvalue())), out, tmp_path)
     assert out.getvalue() == plain
     # Cut after the second chunk, exactly at a chunk boundary: the last chunk left was not sealed as the last.
     first_len = backup.CHUNK_BYTES + 16 + 4
     header_end = sealed.getvalue().index(b"}") + 1
     cut = sealed.getvalue()[: header_end + 2 * first_len]
     with pytest.raises(backup.BackupError, match="does not authenticate"):
-        backup.decrypt_stream(key, io.BufferedReader(io.BytesIO(cut)), io.BytesIO(), tmp_path)  # type: ignore[arg-type]
+        backup.decrypt_stream(key, io.BufferedReader(io.BytesIO(cut)), io.BytesIO(), tmp_path)
 
 
 def test_retention_keeps_last_day_seven_daily_and_four_weekly() -> None:
