@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.bodies import Body
+from shared.canonical import canonical_json, sha256_hex
 from shared.device_config import DeviceConfig
 from shared.entry import JournalEntry
 from shared.errors import ValidationError
@@ -133,8 +134,13 @@ class Device:
 
 
 def _check_config(body: dict[str, Any], etag: str | None) -> str:
-    """A config must parse, and its ETag is the hash of its content: a mangled one is never cached."""
-    tag = DeviceConfig.from_json(body).etag()
+    """A config must parse, and its ETag is the hash of its content: a mangled one is never cached.
+
+    The hash is taken over the body as received, the bytes central hashed, not over our
+    re-encoding of what we parsed from it.
+    """
+    tag = sha256_hex(canonical_json(body))
     if etag != tag:
         raise ValidationError(f"central's config does not match its ETag ({etag!r}, content hashes to {tag!r})")
+    DeviceConfig.from_json(body)
     return tag

@@ -298,3 +298,29 @@ def test_new_pin_and_deactivation_reach_the_device(central: Central, enrolled_de
         in_tx(central, config_service.deactivate_staff, "no-such-staff")
     with pytest.raises(NotFound):
         in_tx(central, config_service.add_staff, location_id=admin.HEAD_OFFICE_ID, name="X", role="owner", pin="1234")
+
+
+class Tampering(Recording):
+    """A network that alters the config on its way to the device (one field, same length)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path != DEVICE_CONFIG_PATH or response.status_code != 200:
+            return response
+        body = response.content.replace(b"Cafe One", b"Cafe 0ne")
+        return httpx.Response(200, headers=response.headers, content=body)
+
+
+def test_a_config_that_does_not_hash_to_its_etag_is_never_cached(central: Central, enrolled_device: Make):
+    from shared.errors import ValidationError
+
+    data_dir = enrolled_device("pos")
+    with opened(data_dir) as pos:
+        assert pos.pull_config()
+        good = pos.cache.get("device_config")
+    in_tx(central, config_service.set_limit, LOCATION, "screen_lock_s", 120)  # a new version to fetch
+    with opened(data_dir, transport=Tampering(central)) as pos:
+        with pytest.raises(ValidationError, match="does not match its ETag"):
+            pos.pull_config()
+        assert pos.cache.get("device_config") == good
+        assert pos.config().location_name == "Cafe One"  # type: ignore[union-attr]
