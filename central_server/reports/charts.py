@@ -28,6 +28,10 @@ PALETTE = {
 }
 MAX_CATEGORIES = 400
 """A bound on bars per chart (a quarter of days, or hundreds of devices)."""
+LABEL_CHARS = 28
+PAGE_CHART_W = 560
+"""Half a console page at 1366 px: the SVG is drawn at about the size it is shown, so text stays legible."""
+WIDE_CHART_W = 1120
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str, color:
                row_h: int = 26) -> str:
     """Horizontal bars, one per labelled row (devices, locations), largest first, with the amount at the end."""
     rows = sorted(rows, key=lambda r: (-r[1], r[0]))[:MAX_CATEGORIES]
-    top_pad, left_pad, right_pad = 44, 150, 86
+    longest = max([8, *(len(_shorten(label, LABEL_CHARS)) for label, _ in rows)])
+    top_pad, left_pad, right_pad = 44, min(230, 24 + 7 * longest), 96
     height = top_pad + max(1, len(rows)) * row_h + 12
     plot_w = width - left_pad - right_pad
     high = max([1, *(abs(v) for _, v in rows)])
@@ -140,7 +145,7 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str, color:
     for i, (label, value) in enumerate(rows):
         y = top_pad + i * row_h
         bar = plot_w * abs(value) / high
-        parts.append(_text(left_pad - 10, y + row_h / 2 + 4, _shorten(label, 22), anchor="end", size=12, fill=INK))
+        parts.append(_text(left_pad - 10, y + row_h / 2 + 4, _shorten(label, LABEL_CHARS), anchor="end", size=12, fill=INK))
         parts.append(f'<rect x="{left_pad}" y="{y + 4}" width="{max(1.0, bar):.1f}" height="{row_h - 8}" rx="3" '
                      f'fill="{color if value >= 0 else PALETTE["payouts"]}"><title>{escape(label)}: '
                      f"{escape(format_units(value, unit))}</title></rect>")
@@ -152,7 +157,7 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str, color:
 # --- the charts a report page shows --------------------------------------------------------------------
 
 
-def sales_payouts_by_hour(rows: Sequence[Row], *, width: int = 640) -> str:
+def sales_payouts_by_hour(rows: Sequence[Row], *, width: int = PAGE_CHART_W) -> str:
     return bar_chart(
         "Credits sold and paid out, by hour", [r.key for r in rows],
         [Series("Sold", [r.figures.sales_units for r in rows], PALETTE["sales"]),
@@ -160,7 +165,7 @@ def sales_payouts_by_hour(rows: Sequence[Row], *, width: int = 640) -> str:
         unit=CREDITS, width=width, label_every=2 if len(rows) > 12 else 1)
 
 
-def wagers_wins_by_hour(rows: Sequence[Row], *, width: int = 640) -> str:
+def wagers_wins_by_hour(rows: Sequence[Row], *, width: int = PAGE_CHART_W) -> str:
     return bar_chart(
         "Wagers and wins, by hour", [r.key for r in rows],
         [Series("Wagers", [r.figures.wagers_units for r in rows], PALETTE["wagers"]),
@@ -168,7 +173,7 @@ def wagers_wins_by_hour(rows: Sequence[Row], *, width: int = 640) -> str:
         unit=CREDITS, width=width, label_every=2 if len(rows) > 12 else 1)
 
 
-def by_day(rows: Sequence[Row], *, width: int = 640) -> str:
+def by_day(rows: Sequence[Row], *, width: int = PAGE_CHART_W) -> str:
     every = max(1, len(rows) // 12)
     return bar_chart(
         "Credits sold and paid out, by day", [r.key[5:] for r in rows],
@@ -177,7 +182,7 @@ def by_day(rows: Sequence[Row], *, width: int = 640) -> str:
         unit=CREDITS, width=width, label_every=every)
 
 
-def per_device(rows: Sequence[Row], *, names: dict[str, str] | None = None, width: int = 640) -> str:
+def per_device(rows: Sequence[Row], *, names: dict[str, str] | None = None, width: int = WIDE_CHART_W) -> str:
     """Each device's activity: a POS by credits sold, a kiosk by credits wagered."""
     names = names or {}
     items = [(names.get(r.key, r.key), r.figures.sales_units or r.figures.wagers_units) for r in rows]
@@ -185,7 +190,7 @@ def per_device(rows: Sequence[Row], *, names: dict[str, str] | None = None, widt
                       width=width)
 
 
-def per_location(rows: Sequence[Row], *, names: dict[str, str] | None = None, width: int = 640) -> str:
+def per_location(rows: Sequence[Row], *, names: dict[str, str] | None = None, width: int = WIDE_CHART_W) -> str:
     names = names or {}
     return hbar_chart("Credits sold per location", [(names.get(r.key, r.key), r.figures.sales_units) for r in rows],
                       unit=CREDITS, color=PALETTE["sales"], width=width)

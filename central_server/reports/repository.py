@@ -104,7 +104,8 @@ def store_report(conn: Connection, *, node_id: str, day: str, kind: str, currenc
 def device_labels(conn: Connection, location_ids: Iterable[str]) -> dict[str, str]:
     """Device id → "POS · hostname" (what a person recognises on a report)."""
     query = sa.select(devices.c.id, devices.c.role, devices.c.hostname).where(devices.c.location_id.in_(sorted(set(location_ids))))
-    return {row.id: f"{row.role.upper()} · {row.hostname}" if row.hostname else row.id for row in conn.execute(query)}
+    # Without a hostname, the id's tail: ids are UUIDv7, whose leading digits are a shared timestamp.
+    return {row.id: f"{row.role.upper()} · {row.hostname or row.id[-12:]}" for row in conn.execute(query)}
 
 
 def staff_names(conn: Connection, location_ids: Iterable[str]) -> dict[str, str]:
