@@ -184,6 +184,18 @@ def route_access(route: Any) -> Access | None:
     return getattr(getattr(route, "endpoint", None), "console_access", None)
 
 
+def iter_routes(routes: list[Any]) -> list[Any]:
+    """Every route of an app, flattened through included routers (FastAPI keeps them nested).
+
+    Routers here are included without an extra prefix, so each route's own path is its URL.
+    """
+    flat: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        flat.extend(iter_routes(list(inner.routes)) if inner is not None else [route])
+    return flat
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
