@@ -115,7 +115,8 @@ def draw_symbol(p: QPainter, rect: QRectF, name: str) -> None:
         light, dark = FRUIT_COLORS.get(name, ("#b9a6d6", "#4b2384"))
         p.setPen(outline)
         p.setBrush(_radial(box, light, dark))
-        shape = box.adjusted(s * 0.06, s * 0.12, -s * 0.06, -s * 0.12) if name == "lemon" else box.adjusted(s * 0.06, s * 0.06, -s * 0.06, -s * 0.06)
+        inset = 0.12 if name == "lemon" else 0.06
+        shape = box.adjusted(s * 0.06, s * inset, -s * 0.06, -s * inset)
         p.drawEllipse(shape)
         if name == "melon":
             p.setPen(QPen(QColor("#1c5e10"), max(2.0, s * 0.04)))
@@ -182,6 +183,8 @@ def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool
     p.setFont(theme.font(max(18, int(height * 0.085))))
     p.drawText(QRectF(frame.left(), art.bottom() + 8, frame.width(), frame.height() * 0.22), Qt.AlignmentFlag.AlignCenter, title)
     if not enabled:
-        p.fillRect(frame, QColor(0, 0, 0, 120))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 120))
+        p.drawRoundedRect(frame, 26, 26)
     p.end()
     return pix

@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="the kiosk's data folder (journal, tickets, sounds)")
     parser.add_argument("--central", default="", help="central's URL, filled in on the enrollment screen")
     parser.add_argument("--windowed", action="store_true", help="a normal 1366×768 window instead of full-screen (development)")
-    parser.add_argument("--printer", default="file:", help="ticket printer: file:PATH (default: a file per ticket), network:HOST[:PORT], dummy")
+    parser.add_argument("--printer", default="file:",
+                        help="ticket printer: file:PATH (default: a file per ticket), network:HOST[:PORT], dummy")
     parser.add_argument("--mute", action="store_true", help="no sound effects")
     parser.add_argument("--smoke", action="store_true", help="start offscreen, show the first screen, exit 0")
     parser.add_argument("--version", action="version", version=f"cafesuite kiosk {__version__}")

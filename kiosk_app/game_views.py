@@ -370,7 +370,8 @@ class ScratchView(GameView):
         w = (side - 40) / 3
         for i in range(9):
             rect = QRectF(card.left() + 20 + (i % 3) * w, card.top() + 20 + (i // 3) * w, w, w).adjusted(6, 6, -6, -6)
-            p.setPen(QPen(QColor(theme.GOLD) if cells and cells[i] == winner else QColor("#5a3a10"), 6 if cells and cells[i] == winner else 2))
+            won = bool(cells) and cells[i] == winner
+            p.setPen(QPen(QColor(theme.GOLD) if won else QColor("#5a3a10"), 6 if won else 2))
             p.setBrush(QColor("#fff8e6"))
             p.drawRoundedRect(rect, 16, 16)
             if cells:

@@ -191,9 +191,10 @@ class KioskService:
         config = self.config()
         return config.location_name if config else self._dev().location_id
 
-    def location_name_if_known(self) -> str | None:
+    def display_config(self) -> tuple[str | None, Limits]:
+        """The location's name (None until central's config arrived) and its limits."""
         config = self.config()
-        return config.location_name if config else None
+        return (config.location_name, config.limits) if config else (None, Limits())
 
     def status(self) -> SyncStatus:
         return self._dev().engine.status

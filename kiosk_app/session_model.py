@@ -154,8 +154,8 @@ def step_bet(definition: GameDefinition, current_units: int, direction: int, esc
 def initial_bet(definition: GameDefinition, escrow_units: int, previous_units: int | None = None) -> int:
     """The bet to show when a game opens: the last one if still affordable, else the smallest."""
     options = affordable_bets(definition, escrow_units)
-    if previous_units in options:
-        return previous_units  # type: ignore[return-value]
+    if previous_units is not None and previous_units in options:
+        return previous_units
     return options[0] if options else definition.bet_options_units[0]
 
 

@@ -42,7 +42,7 @@ from kiosk_app.screens import (
 from kiosk_app.service import KioskService, RecalledGame
 from kiosk_app.sounds import Sounds
 from kiosk_app.worker import Worker
-from shared.device_config import StaffMember
+from shared.device_config import Limits, StaffMember
 from shared.games.builtin import rtp_percent
 from shared.games.round import RoundResult, rtp
 from sync.status import SyncStatus
@@ -117,7 +117,9 @@ class KioskWindow(QWidget):
         self._round_pending = False
         self._screen_before_reality = "lobby"
         self._choice_mode = "cashout"
-        self._location_known = False
+        self._config_pending = False
+        self._cashing_out = False
+        self.limits = Limits()
         self._status = SyncStatus(online=True)
         self.last_ticket: Ticket | None = None
         self.last_error = ""
@@ -238,11 +240,11 @@ class KioskWindow(QWidget):
         self.service.open()
         recovered = self.service.recover_session()
         status = self.service.status()
-        return recovered, self.service.location_name(), status
+        return recovered, self.service.display_config(), status
 
     def _opened(self, result: tuple[Any, ...]) -> None:
-        recovered, location, status = result
-        self.attract.location.setText(location)
+        recovered, (location, self.limits), status = result
+        self.attract.location.setText(location or "")
         self._fill_lobby()
         self._show_status(status)
         if recovered is not None:
@@ -295,8 +297,9 @@ class KioskWindow(QWidget):
 
     def _show_status(self, status: SyncStatus) -> None:
         self._status = status
-        if not self._location_known and self.service.device is not None and self.worker.busy == 0:
-            self.worker.run(self.service.location_name_if_known, self._location_named)
+        if self.service.device is not None and not self._config_pending:
+            self._config_pending = True
+            self.worker.run(self.service.display_config, self._config_read)
         if status.online and not status.quarantined:
             self.banner.hide()
             return
@@ -311,9 +314,10 @@ class KioskWindow(QWidget):
 
     # -- players ------------------------------------------------------------------------
 
-    def _location_named(self, name: str | None) -> None:
+    def _config_read(self, result: tuple[str | None, Limits]) -> None:
+        name, self.limits = result
+        self._config_pending = False
         if name:
-            self._location_known = True
             self.attract.location.setText(name)
 
     def _to_login(self) -> None:
@@ -450,15 +454,14 @@ class KioskWindow(QWidget):
     def tick(self) -> None:
         """Once a second: the session clock, the reality check, the idle timeouts."""
         now = self.clock()
-        busy = self._round_pending or (self.view is not None and self.view.animating) or self.worker.busy > 0
+        busy = self._round_pending or self._cashing_out or (self.view is not None and self.view.animating)
         if self.session is not None:
             self._refresh_bar()
-            limits = self.service.limits() if self.service.device is not None else None
-            if limits is None or busy or self.current not in ("lobby", "game", "choice"):
+            if busy or self.current not in ("lobby", "game", "choice"):
                 return
-            if model.idle_cashout_due(self.session, now, limits.kiosk_idle_cashout_s):
+            if model.idle_cashout_due(self.session, now, self.limits.kiosk_idle_cashout_s):
                 self._cash_out("wallet", timed_out=True)
-            elif self.current != "choice" and model.reality_check_due(self.session, now, limits.reality_check_minutes):
+            elif self.current != "choice" and model.reality_check_due(self.session, now, self.limits.reality_check_minutes):
                 self._reality_check()
         elif self.current in ("login", "wallet") and now - self._last_input_s >= NO_SESSION_IDLE_S:
             self.to_attract()
@@ -502,8 +505,9 @@ class KioskWindow(QWidget):
 
     def _cash_out(self, where: str, *, timed_out: bool = False) -> None:
         session = self.session
-        if session is None:
+        if session is None or self._cashing_out:
             return
+        self._cashing_out = True
         self.choice.set_busy(True)
         if session.escrow_units == 0:
             self._session_over(None, "Thanks for playing!", "", "Your session is closed.")
@@ -524,6 +528,7 @@ class KioskWindow(QWidget):
                            f"Validation number {ticket.validation_number}\nRedeem it at the counter within {ticket.expiry_days} days.")
 
     def _cash_out_failed(self, message: str) -> None:
+        self._cashing_out = False
         self.last_error = message
         if "ticket is recorded" in message:  # journaled but the printer failed: the session is over
             self._session_over(None, "Ticket recorded", "", "", message)
@@ -532,6 +537,7 @@ class KioskWindow(QWidget):
         self.choice.error.setText(message)
 
     def _session_over(self, ticket: Ticket | None, title: str, value: str, body: str, error: str = "") -> None:
+        self._cashing_out = False
         self.session = None
         self.player = None
         self.game_id = None

@@ -1,4 +1,4 @@
-"""Kiosk tests: the real window under offscreen Qt, a real central over loopback HTTPS,
+"""Kiosk test harness: the real window under offscreen Qt, a real central over loopback HTTPS,
 a really enrolled kiosk with its SQLCipher journal. Fakes only for the clock and the
 ticket printer (python-escpos's in-memory Dummy printer)."""
 
@@ -19,7 +19,7 @@ from kiosk_app.printer import VoucherPrinter
 from kiosk_app.service import KioskService
 from kiosk_app.window import KioskWindow
 from shared.protocol import PLAYERS_PATH
-from tests.central.conftest import LOCATION, Central, Device, central, enrolled_device, kiosk, pos  # noqa: F401
+from tests.central.conftest import LOCATION, Central, Device
 
 TECH_PIN = "246810"
 CASHIER_PIN = "135790"
@@ -115,16 +115,20 @@ class Cable(httpx.BaseTransport):
     """The kiosk's network cable: real TLS to central while plugged in, a connect error once pulled."""
 
     def __init__(self, data_dir: Path):
-        self.inner = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(data_dir / "central-ca.pem")))
+        self.data_dir = data_dir
+        self.inner: httpx.HTTPTransport | None = None  # made at first use: the CA arrives with enrollment
         self.plugged = True
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self.plugged:
             raise httpx.ConnectError("network cable pulled", request=request)
+        if self.inner is None:
+            self.inner = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(self.data_dir / "central-ca.pem")))
         return self.inner.handle_request(request)
 
     def close(self) -> None:
-        self.inner.close()
+        if self.inner is not None:
+            self.inner.close()
 
 
 def open_kiosk(qtbot: Any, central: Central, data_dir: Path, clock: FakeClock, cable: Cable | None = None) -> Kiosk:

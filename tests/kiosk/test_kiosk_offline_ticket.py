@@ -15,7 +15,7 @@ from shared.bodies import GameRound, VoucherIssue
 from shared.ids import new_id
 from shared.protocol import VOUCHER_REDEEM_PATH
 from shared.signing import verify
-from tests.kiosk.conftest import Kiosk, register_player
+from tests.kiosk.harness import Kiosk, register_player
 from tests.kiosk.test_kiosk_play import log_in, play_round, start_session
 
 

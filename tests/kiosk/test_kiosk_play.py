@@ -14,7 +14,7 @@ from kiosk_app.game_views import KenoView, ReelsView
 from kiosk_app.screens import Keypad
 from shared.bodies import GameRound, SessionCheckin, SessionCheckout
 from shared.games.round import recall
-from tests.kiosk.conftest import Kiosk, PlayerCard, register_player
+from tests.kiosk.harness import Kiosk, PlayerCard, register_player
 
 
 def log_in(k: Kiosk, player: PlayerCard, *, pin: str | None = None) -> None:
@@ -36,10 +36,12 @@ def press_keypad(k: Kiosk, keypad: Keypad, digits: str) -> None:
         k.qtbot.mouseClick(keys[digit], Qt.MouseButton.LeftButton)
 
 
-def start_session(k: Kiosk, player: PlayerCard, amount_text: str | None) -> None:
+def start_session(k: Kiosk, player: PlayerCard, amount_text: str | None, artifacts: Path | None = None) -> None:
     log_in(k, player)
     k.wait_screen("wallet")
     w = k.window
+    if artifacts is not None:
+        k.shoot(artifacts, "wallet")
     if amount_text is None:
         k.qtbot.mouseClick(w.wallet.all, Qt.MouseButton.LeftButton)
     else:
@@ -83,7 +85,7 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     k.shoot(artifacts, "login")
     w.to_attract()
 
-    start_session(k, player, "20.00")
+    start_session(k, player, "20.00", artifacts)
     assert central.balance(f"wallet:{player.player_id}") == 30_00
     session = w.session
     assert session is not None and session.escrow_units == 20_00
