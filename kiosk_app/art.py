@@ -128,8 +128,9 @@ def draw_symbol(p: QPainter, rect: QRectF, name: str) -> None:
             p.drawEllipse(QRectF(box.center().x() - s * 0.05, box.top(), s * 0.22, s * 0.12))
         elif name not in FRUIT_COLORS or name in ("nugget", "pickaxe", "lantern", "cart", "pan"):
             p.setPen(QColor("#1a0b2e"))
-            p.setFont(theme.font(int(s * 0.2)))
-            p.drawText(shape, Qt.AlignmentFlag.AlignCenter, name.replace("-", " ").upper()[:7])
+            text = name.replace("-", " ").upper()[:7]
+            p.setFont(theme.font(max(8, int(s * min(0.2, 1.2 / max(1, len(text)))))))
+            p.drawText(shape, Qt.AlignmentFlag.AlignCenter, text)
     p.restore()
 
 

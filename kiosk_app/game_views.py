@@ -345,13 +345,15 @@ class ScratchView(GameView):
     def _scratch(self) -> None:
         cell = self._step // 6
         if cell < 9:
-            self.cover[cell] = max(0.0, self.cover[cell] - 1 / 6)
+            left = self.cover[cell] - 1 / 6
+            self.cover[cell] = left if left > 1e-9 else 0.0
             if self._step % 6 == 0:
                 self._sound("scratch")
         self._step += 1
         self.update()
         if self._step >= 9 * 6:
             self._timer.stop()
+            self.cover = [0.0] * 9
             self._finish()
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -37,6 +37,8 @@ from shared.signing import DeviceKey
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
+from sync.packages import GameLibrary
+from sync.pools import PoolDeck, PoolDeckEmpty
 from sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,8 @@ class KioskService:
         self._device_key: DeviceKey | None = None
         self.pin_guard = PinGuard()
         self._pending_checkout: dict[str, Any] | None = None
+        self.library: GameLibrary | None = None
+        self.deck: PoolDeck | None = None
 
     # -- enrollment and start ---------------------------------------------------------
 
@@ -143,10 +147,14 @@ class KioskService:
                 raise KioskRefusal(f"This data folder belongs to a {role}, not a kiosk.")
             self._device_key = self.device.keystore.device_key()
             self.games = self._load_games()
+            self.deck = PoolDeck(self.device)
             self.device.start()
 
     def close(self) -> None:
         with self._lock:
+            if self.library is not None:
+                self.library.close()
+                self.library = None
             if self.device is not None:
                 self.device.close()
                 self.device = None
@@ -157,20 +165,18 @@ class KioskService:
         return self.device
 
     def _load_games(self) -> dict[str, GameDefinition]:
-        """Verified packages from central when the device side has them, else the shipped games."""
+        """Central's verified packages (refreshed now when central answers), else the games shipped with the kiosk."""
+        device = self._dev()
+        transport = (self._client_kwargs or {}).get("transport")
+        self.library = GameLibrary(device, transport=transport)
         try:
-            from sync import packages  # the GAMES helper's package cache; absent until it lands
-        except ImportError:
-            return load_builtin_games()
-        installed = getattr(packages, "installed_games", None)
-        if installed is None:
-            return load_builtin_games()
-        try:
-            games = dict(installed(self._dev()))
-        except Exception as exc:  # a broken cache must not leave the kiosk without games
-            log.warning("game packages unavailable (%s); using the shipped games", exc)
-            return load_builtin_games()
-        return games or load_builtin_games()
+            report = self.library.refresh()
+            if report.refused:
+                log.warning("game packages refused: %s", "; ".join(report.refused))
+        except CafeError as exc:  # offline or a damaged cache: the installed copies still count
+            log.warning("game catalog not refreshed: %s", exc.message)
+        installed = {g.game_id: g.definition for g in self.library.installed_games()}
+        return installed or load_builtin_games()
 
     # -- what the screens read --------------------------------------------------------
 
@@ -200,15 +206,8 @@ class KioskService:
         return self._dev().engine.status
 
     def pool_ready(self, definition: GameDefinition) -> bool:
-        """A pool game plays only on entries central dealt to this kiosk."""
-        return not isinstance(definition.math, PoolMath) or self._pool_source() is not None
-
-    def _pool_source(self) -> Any:
-        try:
-            from sync import pools  # the GAMES helper's dealt-entry store; absent until it lands
-        except ImportError:
-            return None
-        return pools
+        """A pool game plays only entries central dealt; this kiosk has the deck to hold them."""
+        return not isinstance(definition.math, PoolMath) or self.deck is not None
 
     # -- staff ------------------------------------------------------------------------
 
@@ -284,6 +283,7 @@ class KioskService:
             device.record(SessionCheckout(session_id=session.session_id, player_id=player.player_id, kiosk_id=session.kiosk_id,
                                           location_id=session.location_id, amount_units=session.escrow_units),
                           actor=player.player_id)
+            self._deal_ahead(session.session_id)
             return session, int(answer.get("wallet_balance_units", 0))
 
     @staticmethod
@@ -327,11 +327,38 @@ class KioskService:
             return session.after_round(result, self.clock()), result
 
     def _pool_entry(self, session: model.Session, definition: GameDefinition) -> Any:
-        pools = self._pool_source()
-        take = getattr(pools, "next_entry", None) if pools is not None else None
-        if take is None:
-            raise KioskRefusal("This game needs entries dealt by the cafe's server; it is not available yet.")
-        return take(self._dev(), session.session_id, definition)
+        """The next entry dealt to this session: topped up from central when online, played from the deck offline."""
+        deck = self.deck
+        if deck is None:
+            raise KioskRefusal("This game needs entries dealt by the cafe's server.")
+        if deck.needs_replenish(session.session_id, definition.id):
+            try:
+                deck.replenish(session.session_id, definition.id)
+            except (Offline, CentralRefused) as exc:
+                log.info("pool deck not topped up: %s", exc.message)
+        version = deck.game_version(session.session_id, definition.id)
+        if version is not None and version != definition.version:
+            raise KioskRefusal("This game was updated on the server; restart the kiosk to load the new version.")
+        try:
+            return deck.take(session.session_id, definition.id)
+        except PoolDeckEmpty as exc:
+            raise KioskRefusal("No tickets of this game are left on this kiosk, and dealing more needs the connection "
+                               "to the cafe's server.") from exc
+
+    def _deal_ahead(self, session_id: str) -> None:
+        """At checkout (online): a block of entries for each pool game, so they play on if the line drops."""
+        if self.deck is None:
+            return
+        for definition in self.games.values():
+            if isinstance(definition.math, PoolMath):
+                try:
+                    self.deck.replenish(session_id, definition.id)
+                except (Offline, CentralRefused) as exc:
+                    log.info("no pool entries dealt ahead for %s: %s", definition.id, exc.message)
+
+    def _session_closed(self, session_id: str) -> None:
+        if self.deck is not None:
+            self.deck.discard(session_id)
 
     def cash_out_to_wallet(self, session: model.Session) -> model.Session:
         """Journal the check-in of what is left; works offline (sync delivers it)."""
@@ -339,6 +366,7 @@ class KioskService:
         with self._lock:
             if body is not None:
                 self._dev().record(body, actor=session.player_id)
+            self._session_closed(session.session_id)
             return session.emptied()
 
     def cash_out_to_ticket(self, session: model.Session) -> tuple[model.Session, Ticket]:
@@ -350,6 +378,7 @@ class KioskService:
         signature = key.sign(model.voucher_message(body, issued_at))
         with self._lock:
             device.record(body, actor=session.player_id)
+            self._session_closed(session.session_id)
         ticket = Ticket(voucher_id=body.voucher_id, validation_number=model.grouped_validation(body.validation_number),
                         amount_units=body.amount_units, kiosk_id=body.kiosk_id, location_name=self.location_name(),
                         issued_at=issued_at, qr_text=model.voucher_qr_text(body, issued_at, signature),

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, Qt
 
 from kiosk_app import session_model as model
-from kiosk_app.game_views import KenoView, ReelsView
+from kiosk_app.game_views import KenoView, ReelsView, ScratchView
 from kiosk_app.screens import Keypad
 from shared.bodies import GameRound, SessionCheckin, SessionCheckout
 from shared.games.round import recall
@@ -93,7 +93,7 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     assert w.session_bar.credits.value.text() == "20.00"
     checkout = [e for e in k.service.device.journal.entries() if isinstance(e.body, SessionCheckout)]  # type: ignore[union-attr]
     assert [c.body.amount_units for c in checkout] == [20_00]
-    assert not w.lobby.tiles["gold-rush-scratch"].isEnabled() or k.service.pool_ready(k.service.games["gold-rush-scratch"])
+    assert all(tile.isEnabled() for tile in w.lobby.tiles.values()) and len(w.lobby.tiles) == 3
     k.shoot(artifacts, "lobby")
 
     # Reels, animated: the round is in the journal before the reels start to move.
@@ -134,9 +134,23 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     assert w.session_bar.credits.value.text() == model.credits(escrow)
     k.shoot(artifacts, "game-keno")
 
+    # The instant scratch game plays entries central dealt to this session at checkout.
+    assert k.service.deck is not None and k.service.deck.remaining(session.session_id, "gold-rush-scratch") > 0
+    k.qtbot.mouseClick(w.game.lobby, Qt.MouseButton.LeftButton)
+    k.qtbot.mouseClick(w.lobby.tiles["gold-rush-scratch"], Qt.MouseButton.LeftButton)
+    k.wait_screen("game")
+    assert isinstance(w.view, ScratchView) and w.game.play.text() == "REVEAL"
+    w.view.animation_scale = 0.1
+    result = play_round(k)
+    assert result.pool_entry is not None and w.view.cover == [0.0] * 9
+    assert w.view.cells() == result.outcome["cells"] and len(result.outcome["cells"]) == 9
+    escrow += result.win_units - 100
+    assert w.session_bar.credits.value.text() == model.credits(escrow)
+    k.shoot(artifacts, "game-scratch")
+
     # Every journaled round replays to exactly what was shown.
     rounds = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, GameRound)]  # type: ignore[union-attr]
-    assert len(rounds) == 4 and [r.round_no for r in rounds] == [1, 2, 3, 4]
+    assert len(rounds) == 5 and [r.round_no for r in rounds] == [1, 2, 3, 4, 5]
     for body in rounds:
         replayed = recall(k.service.games[body.game_id], body.to_json())
         assert replayed.win_units == body.win_units and dict(replayed.outcome) == body.outcome
