@@ -107,11 +107,15 @@ class Figures:
     voided_sales_units: int = 0
     over_short_units: int = 0
 
+    def values(self) -> tuple[int, ...]:
+        """The fields in order (not ``dataclasses.astuple``, which deep-copies and is slow in the hot loop)."""
+        return tuple(getattr(self, name) for name in _FIGURE_NAMES)
+
     def __add__(self, other: Figures) -> Figures:
-        return Figures(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
+        return Figures(*(getattr(self, name) + getattr(other, name) for name in _FIGURE_NAMES))
 
     def __neg__(self) -> Figures:
-        return Figures(*(-a for a in dataclasses.astuple(self)))
+        return Figures(*(-getattr(self, name) for name in _FIGURE_NAMES))
 
     @property
     def payouts_units(self) -> int:
@@ -142,7 +146,7 @@ class Figures:
         return ratio_bp(self.hold_units, self.wagers_units)
 
     def is_zero(self) -> bool:
-        return not any(dataclasses.astuple(self))
+        return not any(self.values())
 
     def to_json(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -159,6 +163,7 @@ class Figures:
         return cls(*values)
 
 
+_FIGURE_NAMES = tuple(f.name for f in dataclasses.fields(Figures))
 ZERO = Figures()
 
 
@@ -430,31 +435,35 @@ def _currency_of(body: Body) -> str | None:
     return getattr(body, "currency", None)
 
 
-def _figures_of(body: Body) -> Figures:
+Sparse = dict[str, int]
+"""A few non-zero figures by name: what one entry adds (cheaper to add up than a whole Figures)."""
+
+
+def _figures_of(body: Body) -> Sparse:
     """What one (non-void) entry adds to a report."""
     if isinstance(body, Sale):
-        cash, card = (body.cash_units, 0) if body.tender == "cash" else (0, body.cash_units)
-        return Figures(sales_count=1, sales_units=body.amount_units, sales_cash_units=cash, sales_card_units=card)
+        money = "sales_cash_units" if body.tender == "cash" else "sales_card_units"
+        return {"sales_count": 1, "sales_units": body.amount_units, money: body.cash_units}
     if isinstance(body, Redemption):
-        return Figures(redemptions_count=1, redemptions_units=body.amount_units, payouts_cash_units=body.cash_units)
+        return {"redemptions_count": 1, "redemptions_units": body.amount_units, "payouts_cash_units": body.cash_units}
     if isinstance(body, VoucherRedemption):
-        return Figures(vouchers_paid_count=1, vouchers_paid_units=body.amount_units, payouts_cash_units=body.cash_units)
+        return {"vouchers_paid_count": 1, "vouchers_paid_units": body.amount_units, "payouts_cash_units": body.cash_units}
     if isinstance(body, GameRound):
-        return Figures(rounds=1, wagers_units=body.bet_units, wins_units=body.win_units)
+        return {"rounds": 1, "wagers_units": body.bet_units, "wins_units": body.win_units}
     if isinstance(body, VoucherIssue):
-        return Figures(vouchers_issued_count=1, vouchers_issued_units=body.amount_units)
+        return {"vouchers_issued_count": 1, "vouchers_issued_units": body.amount_units}
     if isinstance(body, SessionCheckout):
-        return Figures(checkouts_units=body.amount_units)
+        return {"checkouts_units": body.amount_units}
     if isinstance(body, SessionCheckin):
-        return Figures(checkins_units=body.amount_units)
+        return {"checkins_units": body.amount_units}
     if isinstance(body, OnlinePayment):
-        return Figures(online_count=1, online_units=body.amount_units, online_fiat_units=body.fiat_units)
+        return {"online_count": 1, "online_units": body.amount_units, "online_fiat_units": body.fiat_units}
     if isinstance(body, ShiftClose):
-        return Figures(over_short_units=body.difference_units)
-    return ZERO  # shift open, cash count, mint, wholesale, adjustment: nothing a location day adds up
+        return {"over_short_units": body.difference_units}
+    return {}  # shift open, cash count, mint, wholesale, adjustment: nothing a location day adds up
 
 
-def _void_figures(void: Void, index: Mapping[str, _Fact], depth: int = 0) -> tuple[Figures, _Fact] | None:
+def _void_figures(void: Void, index: Mapping[str, _Fact], depth: int = 0) -> tuple[Sparse, _Fact] | None:
     """The figures a void books (the negative of its target), and the target; None when unknown."""
     target = index.get(void.reverses_entry_id)
     if target is None or depth >= MAX_VOID_DEPTH:
@@ -466,8 +475,15 @@ def _void_figures(void: Void, index: Mapping[str, _Fact], depth: int = 0) -> tup
         reversed_figures = inner[0]
     else:
         reversed_figures = _figures_of(target.body)
-    booked = -reversed_figures + Figures(voids_count=1, voided_sales_units=reversed_figures.sales_units)
+    booked = {name: -value for name, value in reversed_figures.items()}
+    booked["voids_count"] = booked.get("voids_count", 0) + 1
+    booked["voided_sales_units"] = booked.get("voided_sales_units", 0) + reversed_figures.get("sales_units", 0)
     return booked, target
+
+
+def _accumulate(into: Sparse, figures: Sparse) -> None:
+    for name, value in figures.items():
+        into[name] = into.get(name, 0) + value
 
 
 def build_daily_report(
@@ -494,10 +510,10 @@ def build_daily_report(
         index.setdefault(fact.id, fact)  # an entry given twice (a day's list plus void targets) counts once
     facts = list(index.values())
 
-    totals = ZERO
-    by_device: dict[str, Figures] = {}
-    by_actor: dict[str, Figures] = {}
-    by_hour = [ZERO] * HOURS
+    totals: Sparse = {}
+    by_device: dict[str, Sparse] = {}
+    by_actor: dict[str, Sparse] = {}
+    by_hour: list[Sparse] = [{} for _ in range(HOURS)]
     shifts: dict[str, dict[str, Any]] = {}
     unmatched: list[str] = []
     counted = 0
@@ -527,19 +543,18 @@ def build_daily_report(
                     f"entry {fact.id} is in {body_currency} but the report of {location_id} is in {currency}")
         counted += 1
         _note_shift(shifts, fact, body)
-        if figures.is_zero():
+        if not any(figures.values()):
             continue
-        totals = totals + figures
-        by_device[fact.device_id] = by_device.get(fact.device_id, ZERO) + figures
-        by_actor[fact.actor] = by_actor.get(fact.actor, ZERO) + figures
-        hour = moment.astimezone(zone).hour
-        by_hour[hour] = by_hour[hour] + figures
+        _accumulate(totals, figures)
+        _accumulate(by_device.setdefault(fact.device_id, {}), figures)
+        _accumulate(by_actor.setdefault(fact.actor, {}), figures)
+        _accumulate(by_hour[moment.astimezone(zone).hour], figures)
 
     report = DailyReport(
-        location_id=location_id, day=day, currency=currency or "USD", timezone=zone_name, totals=totals,
-        by_device=tuple(Row(k, v) for k, v in sorted(by_device.items())),
-        by_cashier=tuple(Row(k, v) for k, v in sorted(by_actor.items())),
-        by_hour=tuple(Row(f"{h:02d}", by_hour[h]) for h in range(HOURS)),
+        location_id=location_id, day=day, currency=currency or "USD", timezone=zone_name, totals=Figures(**totals),
+        by_device=tuple(Row(k, Figures(**v)) for k, v in sorted(by_device.items())),
+        by_cashier=tuple(Row(k, Figures(**v)) for k, v in sorted(by_actor.items())),
+        by_hour=tuple(Row(f"{h:02d}", Figures(**by_hour[h])) for h in range(HOURS)),
         shifts=tuple(ShiftRow(**s) for _, s in sorted(shifts.items())),
         entries_count=counted, unmatched_void_ids=tuple(unmatched),
     )
