@@ -47,6 +47,8 @@ NONCE_PRUNE_MAX_BATCHES = 100   # … and one run at most this many DELETEs
 DETAIL_MAX = 500
 FAST_JOBS_ENV = "CAFE_OPS_JOB_PERIOD_S"
 """Drills and tests: run every job every N seconds instead of on its daily/hourly schedule."""
+BACKUP_DIR_ENV = "CAFE_OPS_BACKUP_DIR"
+"""Where the daily backup goes (default: ``<data dir>-backups`` beside the data directory)."""
 JOBS_ENV = "CAFE_OPS_JOBS"
 """Comma list of the jobs this instance schedules (default: all); ``none`` for none."""
 
@@ -173,10 +175,12 @@ def nightly_reports_job() -> Callable[[Engine], str] | None:
 
 
 def default_jobs(engine: Engine, data_dir: Path, backup_dir: Path | None = None) -> list[Job]:
-    """Daily backup (03:00 UTC), nonce pruning (hourly), nightly reports (01:00 UTC) when available."""
+    """Daily backup (03:00 UTC, then retention), nonce pruning (hourly), nightly reports (01:00 UTC) when available."""
     from central_server.ops import backup
 
-    target = backup_dir or data_dir / "backups"
+    # Beside the data directory, not in it: whoever copies the data directory (keys included)
+    # must not get the backups with it, and the backups must not carry the key.
+    target = backup_dir or Path(os.environ.get(BACKUP_DIR_ENV) or data_dir.parent / f"{data_dir.name}-backups")
 
     def daily_backup() -> str:
         result = backup.backup(engine, data_dir, target)
