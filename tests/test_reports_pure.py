@@ -285,3 +285,19 @@ def test_an_entry_given_twice_counts_once() -> None:
     entries = [*pos.entries, *kiosk.entries]
     once = build_daily_report(entries, location_id=LOC, day=DAY, tz=TZ)
     assert build_daily_report([*entries, *entries[:5]], location_id=LOC, day=DAY, tz=TZ) == once
+
+
+def test_chart_axis_steps_and_labels_are_exact() -> None:
+    from xml.etree import ElementTree
+
+    from central_server.reports.charts import bar_chart, compact_units, nice_step, sales_payouts_by_hour
+
+    assert [nice_step(v) for v in (1, 4, 7, 40, 41, 399, 30000)] == [1, 1, 2, 10, 20, 100, 10000]
+    assert compact_units(150000, "CR") == "1.5k" and compact_units(2000, "CR") == "20" and compact_units(-250, "USD") == "-2.50"
+    pos, kiosk = a_shift()
+    report = build_daily_report([*pos.entries, *kiosk.entries], location_id=LOC, day=DAY, tz=TZ)
+    svg = ElementTree.fromstring(sales_payouts_by_hour(report.by_hour))  # well-formed XML
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "09 · Sold: 70.00 credits" in titles and "11 · Paid out: 30.00 credits" in titles
+    empty = bar_chart("Nothing", [], [], unit="CR")
+    assert "Nothing recorded" in empty
