@@ -47,13 +47,13 @@ class Limits:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Limits:
-        unknown = set(data) - set(cls.names())
-        if unknown:
-            raise ValidationError(f"limits: unknown {', '.join(sorted(unknown))}")
-        for name, value in data.items():
+        """Limits from a pulled document; names this version does not know are ignored, so a
+        device keeps working when central starts sending a limit added after it was built."""
+        known = {name: value for name, value in data.items() if name in cls.names()}
+        for name, value in known.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValidationError(f"limits: {name} must be a non-negative integer")
-        return cls(**data)
+        return cls(**known)
 
 
 @dataclass(frozen=True)

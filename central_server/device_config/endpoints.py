@@ -39,7 +39,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 )
 def device_config(device: Device, request: Request, conn: Tx) -> Any:
     """The device's location config: limits, staff PIN hashes, sale presets, revoked devices."""
-    config = service.build_config(conn, device.location_id)
+    config = service.build_config(conn, device.location_id, device.role)
     etag = config.etag()
     # no-cache: a proxy or the device may keep it but must ask again; the 304 keeps that cheap.
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}

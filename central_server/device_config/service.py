@@ -134,11 +134,17 @@ def effective_limits(conn: Connection, location_id: str) -> Limits:
 
 # -- the document -----------------------------------------------------------------------------
 
-def build_config(conn: Connection, location_id: str) -> DeviceConfig:
-    """What every device of ``location_id`` pulls and caches."""
+# A kiosk stands in the open: it gets only the PIN hashes it needs (technician exit, cashier
+# recall), so a stolen kiosk cannot be used to guess managers' and owners' PINs offline.
+STAFF_ROLES_FOR_DEVICE = {"pos": frozenset(STAFF_ROLES), "kiosk": frozenset({"technician", "cashier"})}
+
+
+def build_config(conn: Connection, location_id: str, device_role: str = "pos") -> DeviceConfig:
+    """What the devices of ``location_id`` with ``device_role`` pull and cache."""
     location = _location(conn, location_id)
+    roles = STAFF_ROLES_FOR_DEVICE.get(device_role, frozenset())
     members = tuple(StaffMember(id=r.id, name=r.name, role=r.role, pin_hash=r.pin_hash)
-                    for r in repo.active_staff(conn, location_id))
+                    for r in repo.active_staff(conn, location_id) if r.role in roles)
     return DeviceConfig(
         location_id=location.id,
         location_name=location.name,
