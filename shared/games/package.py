@@ -163,14 +163,14 @@ def _motif(engine: str, accent: str) -> str:
     """A small picture of how the game plays, drawn in the thumbnail's right half."""
     if engine == "reels":
         boxes = "".join(
-            f'<rect x="{188 + i * 40}" y="58" width="34" height="84" rx="8" fill="#ffffff" fill-opacity="0.92"/>'
-            f'<text x="{205 + i * 40}" y="112" font-size="30" text-anchor="middle" fill="{accent}" font-weight="700">7</text>'
+            f'<rect x="{194 + i * 38}" y="58" width="32" height="84" rx="8" fill="#ffffff" fill-opacity="0.92"/>'
+            f'<text x="{210 + i * 38}" y="112" font-size="30" text-anchor="middle" fill="{accent}" font-weight="700">7</text>'
             for i in range(3)
         )
         return boxes
     if engine == "keno":
         return "".join(
-            f'<circle cx="{196 + (i % 5) * 22}" cy="{64 + (i // 5) * 22}" r="9" fill="{"#ffffff" if i % 3 else accent}" '
+            f'<circle cx="{206 + (i % 5) * 21}" cy="{66 + (i // 5) * 21}" r="9" fill="{"#ffffff" if i % 3 else accent}" '
             f'stroke="#ffffff" stroke-width="2"/>'
             for i in range(20)
         )
@@ -182,17 +182,26 @@ def _motif(engine: str, accent: str) -> str:
     return f'<rect x="186" y="42" width="116" height="116" rx="12" fill="#ffffff" fill-opacity="0.9"/>{cells}'
 
 
+def _wrap(text: str, *, width: int, max_lines: int) -> list[str]:
+    """Words into lines of about ``width`` characters; what does not fit ends in an ellipsis."""
+    lines = [""]
+    for word in text.split():
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] += "…"
+    return [line if len(line) <= width + 1 else line[:width] + "…" for line in lines]
+
+
 def thumbnail_svg(definition: GameDefinition) -> bytes:
     """A 320×200 lobby tile: title, kind of game and a motif, coloured from the game's id."""
     hue = int(sha256_hex(definition.id.encode("utf-8"))[:4], 16) / 65536
     dark, light, accent = _colour(hue, 0.22), _colour(hue + 0.06, 0.48), _colour(hue + 0.5, 0.5, 0.85)
-    words, lines = definition.title.split(), [""]
-    for word in words:  # wrap the title into at most three short lines
-        if lines[-1] and len(lines[-1]) + len(word) >= 13 and len(lines) < 3:
-            lines.append("")
-        lines[-1] = f"{lines[-1]} {word}".strip()
+    lines = _wrap(definition.title, width=9, max_lines=3)
     title = "".join(
-        f'<text x="20" y="{70 + i * 30}" font-size="26" font-weight="800" fill="#ffffff">{escape(line)}</text>'
+        f'<text x="20" y="{62 + i * 30}" font-size="25" font-weight="800" fill="#ffffff">{escape(line)}</text>'
         for i, line in enumerate(lines)
     )
     label = escape(_ENGINE_LABELS.get(definition.engine, definition.engine.upper()))
