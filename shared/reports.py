@@ -359,9 +359,12 @@ def column_header(name: str) -> str:
     return _CSV_HEADERS[name]
 
 
-def format_figure(figures: Figures, name: str, currency: str) -> str:
-    """One figure as text: counts as numbers, credits and cash with their decimals, hold as a %."""
-    kind = dict(CSV_COLUMNS)[name]
+def format_figure(figures: Figures, name: str, currency: str, kind: str | None = None) -> str:
+    """One figure as text: counts as numbers, credits and cash with their decimals, hold as a %.
+
+    ``kind`` ("count", "credits", "cash", "bp") defaults to the one ``CSV_COLUMNS`` gives the figure.
+    """
+    kind = kind or dict(CSV_COLUMNS)[name]
     value = getattr(figures, name)
     if kind == "count":
         return str(value)

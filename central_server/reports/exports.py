@@ -11,7 +11,7 @@ from fpdf import FPDF
 
 from central_server.reports import charts
 from shared.money import CREDITS, format_units
-from shared.reports import DailyReport, Figures, Row, Summary, format_bp
+from shared.reports import DailyReport, Figures, Row, Summary, format_bp, format_figure
 
 PAGE_W_MM = 297  # A4 landscape: the tables have many columns
 MARGIN_MM = 12
@@ -32,12 +32,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def cell_text(figures: Figures, name: str, kind: str, currency: str) -> str:
-    value = getattr(figures, name)
-    if kind == "bp":
-        return format_bp(value)
-    if kind == "count":
-        return str(value)
-    return format_units(value, CREDITS if kind == "credits" else currency)
+    return format_figure(figures, name, currency, kind)
 
 
 def csv_bytes(report: DailyReport | Summary) -> bytes:
