@@ -100,6 +100,14 @@ _LABELS = {
 }
 
 
+def _label(name: str) -> str:
+    """A person's name for a limit; one added elsewhere without a label still reads as words."""
+    if name in _LABELS:
+        return _LABELS[name]
+    words = name.removesuffix("_units").removesuffix("_s").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
 def limit_unit(name: str) -> str:
     for suffix, unit in (("_units", "credits"), ("_s", "seconds"), ("_minutes", "minutes"), ("_days", "days"), ("_years", "years")):
         if name.endswith(suffix):
@@ -115,7 +123,7 @@ def parse_limit(name: str, text: str) -> int:
     if limit_unit(name) == "credits":
         return Money.parse(text, CREDITS).units
     if not text.isdigit():
-        raise ValidationError(f"{_LABELS.get(name, name)} must be a whole number")
+        raise ValidationError(f"{_label(name)} must be a whole number")
     return int(text)
 
 
@@ -130,7 +138,7 @@ def limits_of(conn: Connection, node_id: str) -> list[LimitRow]:
         value = int(getattr(effective, name))
         unit = limit_unit(name)
         shown = format_units(value, CREDITS) if unit == "credits" else str(value)
-        out.append(LimitRow(name, _LABELS.get(name, name), value, shown, name in here, unit))
+        out.append(LimitRow(name, _label(name), value, shown, name in here, unit))
     return out
 
 
@@ -145,7 +153,7 @@ def set_limit(conn: Connection, actor: Actor, node_id: str, name: str, text: str
 def clear_limit(conn: Connection, actor: Actor, node_id: str, name: str) -> None:
     before = {r.name: r.value for r in limits_of(conn, node_id)}.get(name)
     if not config.clear_limit(conn, node_id, name):
-        raise ValidationError(f"{_LABELS.get(name, name)} is not set at {node_id}; it is inherited")
+        raise ValidationError(f"{_label(name)} is not set at {node_id}; it is inherited")
     record(conn, actor, action="limit_cleared", target=f"{name} at {node_id}", node_id=node_id, before={name: before},
            after={name: {r.name: r.value for r in limits_of(conn, node_id)}.get(name)})
 

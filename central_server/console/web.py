@@ -73,7 +73,13 @@ def _money(units: int | None, unit: str = "CR") -> str:
     return ("-" if text.startswith("-") else "") + grouped
 
 
+def _when(stamp: str | None) -> str:
+    """``2026-11-25T11:39:11.527901Z`` → ``2026-11-25 11:39:11`` (UTC, as stored)."""
+    return stamp[:19].replace("T", " ") if stamp else "never"
+
+
 templates.env.filters["money"] = _money
+templates.env.filters["when"] = _when
 templates.env.globals["ROLE_LABELS"] = access.ROLE_LABELS
 
 
