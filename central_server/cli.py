@@ -61,6 +61,7 @@ def register(subparsers: Any) -> None:
     from central_server.payments.cli import register_payments
 
     register_payments(action)
+    register_console(action)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -254,4 +255,39 @@ def run_set_limit(args: argparse.Namespace) -> int:
     with _transaction(_settings(args)) as conn:
         service.set_limit(conn, args.node, args.name, args.value)
     print(f"{args.name} = {args.value} on {args.node}; devices below it get it at their next pull")
+    return 0
+
+
+# -- web console (issue 7) ----------------------------------------------------------------------
+
+USER_PASSWORD_ENV = "CAFE_USER_PASSWORD"
+
+
+def register_console(action: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]) -> None:
+    from central_server.console.access import ROLES
+
+    user = action("add-user", run_add_user, "add a web console user with a role at one node (password printed once, or CAFE_USER_PASSWORD)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--role", required=True, choices=ROLES)
+    user.add_argument("--node", required=True, help="the node whose subtree the user sees (head-office, a distributor or a location)")
+    user.add_argument("--name", default="", help="the person's full name")
+
+
+def run_add_user(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+
+    from central_server.admin.service import new_password
+    from central_server.audit.log import Actor
+    from central_server.console import service
+
+    password = os.environ.get(USER_PASSWORD_ENV) or new_password()
+    actor = Actor(f"cli:{getpass.getuser()}", socket.gethostname())
+    with _transaction(_settings(args)) as conn:
+        # The command line is head office's own tool: any role at any node, still audited.
+        service.create_user(conn, actor, actor_role="head_office_admin", node_id=args.node, username=args.username,
+                            display_name=args.name, role=args.role, password=password)
+    print(f"user {args.username!r} ({args.role} at {args.node}) added")
+    if not os.environ.get(USER_PASSWORD_ENV):
+        print(f"password (shown once, store it now): {password}")
     return 0

@@ -329,7 +329,6 @@ pool_deals = sa.Table(
     sa.Column("round_entry_id", sa.String(36), nullable=True, unique=True),
 )
 
-
 # --- web console (issue 7): users, sessions, audit log, PII ---
 # People: `admin_users` (0001) is the one table of console users, extended by 0005 (decision 0005).
 admin_users.append_column(sa.Column("display_name", sa.String(200), nullable=False, server_default=""))
@@ -481,3 +480,55 @@ backups = sa.Table(
 
 
 # --- payments (issue 8) ---
+# A provider account (Stripe-compatible or BTCPay) of a location or distributor; its secrets sealed.
+payment_accounts = sa.Table(
+    "payment_accounts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False, index=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("base_url", sa.String(500), nullable=False),
+    sa.Column("sealed_credentials", sa.Text(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("payment_accounts.id"), nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("provider_ref", sa.String(128), nullable=True),
+    sa.Column("player_id", sa.String(36), sa.ForeignKey("players.id"), nullable=False, index=True),
+    sa.Column("location_id", sa.String(128), sa.ForeignKey("nodes.id"), nullable=False),
+    sa.Column("amount_units", sa.BigInteger(), nullable=False),
+    sa.Column("fiat_units", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("review_reasons", sa.Text(), nullable=False),
+    sa.Column("review_note", sa.Text(), nullable=True),
+    sa.Column("reviewed_by", sa.String(128), nullable=True),
+    sa.Column("checkout_url", sa.String(1000), nullable=True),
+    sa.Column("card_fingerprint", sa.String(128), nullable=True),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("refunded_units", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("provider", "provider_ref", name="uq_payments_provider_ref"),
+)
+
+# Every verified webhook event, once: the unique key makes a redelivery a no-op.
+payment_events = sa.Table(
+    "payment_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("payment_id", sa.String(36), nullable=True, index=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(200), nullable=False),
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("provider", "event_id", name="uq_payment_events_provider_event"),
+)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from central_server.db import Tx
 from central_server.devices.dependencies import Device
 from central_server.devices.schemas import ErrorBody
+from central_server.errors import Conflict
 from central_server.games import pools, service
 from central_server.games.schemas import DealRequestBody, DealResponseBody, PoolBody
 from central_server.keys import CentralKeys
@@ -26,9 +27,20 @@ PACKAGE_MEDIA_TYPE = "application/vnd.cafesuite.game-package+json"
 SIGNATURE_HEADER = "X-Cafe-Package-Signature"
 
 
+SEED_ATTEMPTS = 3
+
+
 def seed_on_start(engine: Engine, keys: CentralKeys) -> None:
-    with engine.begin() as conn:
-        service.seed_builtin_games(conn, keys.signing_key)
+    # Several instances starting together race to publish the same shipped games; the loser's
+    # transaction is rolled back and a fresh one then finds them published and does nothing.
+    for attempt in range(SEED_ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                service.seed_builtin_games(conn, keys.signing_key)
+            return
+        except Conflict:
+            if attempt == SEED_ATTEMPTS - 1:
+                raise
 
 
 @asynccontextmanager

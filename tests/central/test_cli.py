@@ -141,3 +141,36 @@ def test_verify_fails_after_tampering_a_stored_entry(central: Central, pos: Devi
     central.execute("UPDATE journal_entries SET data = replace(data, '700', '701')")
     assert _cafe("central", "verify", "--db", central.db_url) == 1
     assert "hash does not match" in capsys.readouterr().out
+
+
+def test_add_user_prints_the_password_once_and_the_user_can_sign_in(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from central_server.console.service import sign_in_password
+
+    data_dir = tmp_path / "d"
+    monkeypatch.setenv("CAFE_ADMIN_PASSWORD", "a-long-enough-password")
+    monkeypatch.delenv("CAFE_USER_PASSWORD", raising=False)
+    assert _cafe("central", "init", "--data-dir", str(data_dir)) == 0
+    assert _cafe("central", "add-node", "--data-dir", str(data_dir), "--id", "loc-9", "--kind", "location") == 0
+    capsys.readouterr()
+    assert _cafe("central", "add-user", "--data-dir", str(data_dir), "--username", "olu", "--role", "location_owner",
+                 "--node", "loc-9", "--name", "Olu Adams") == 0
+    out = capsys.readouterr().out
+    assert "'olu' (location_owner at loc-9) added" in out
+    password = out.split("store it now): ")[1].strip()
+    engine = make_engine(f"sqlite:///{data_dir / 'central.db'}")
+    try:
+        with engine.begin() as conn:
+            assert sign_in_password(conn, username="olu", password=password, ip="127.0.0.1", user_agent="t", now_s=10**9).ok
+            assert not sign_in_password(conn, username="olu", password="wrong", ip="127.0.0.1", user_agent="t", now_s=10**9).ok
+            audited = conn.exec_driver_sql("SELECT count(*) FROM audit_log").scalar()
+        assert audited and int(audited) >= 1  # head office's own tool is audited too
+    finally:
+        engine.dispose()
+    # The same name again, or a node that does not exist: one line, exit 1, nothing added.
+    assert _cafe("central", "add-user", "--data-dir", str(data_dir), "--username", "olu", "--role", "cashier",
+                 "--node", "loc-9") == 1
+    assert _cafe("central", "add-user", "--data-dir", str(data_dir), "--username", "ann", "--role", "cashier",
+                 "--node", "nowhere") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and all(line.startswith("cafe: ") for line in err.splitlines()), err
