@@ -69,6 +69,8 @@ class SyncEngine:
         self._failures = 0
         self._next_seq = journal.acked_seq + 1
         self._scheduler: BackgroundScheduler | None = None
+        self._schedule_lock = threading.Lock()  # guards _scheduler and _stopping (see _reschedule)
+        self._stopping = False
         self._nudged = threading.Event()  # a write arrived: push again, even if a push is running now
 
     # -- status ---------------------------------------------------------------------
@@ -198,7 +200,8 @@ class SyncEngine:
         scheduler.add_job(self.run_pulls, "interval", seconds=self.config_interval_s, id=PULL_JOB_ID,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.start()
-        self._scheduler = scheduler
+        with self._schedule_lock:
+            self._scheduler, self._stopping = scheduler, False
 
     def nudge(self) -> None:
         """Ask for a push as soon as possible (after a local write); never blocks the caller."""
@@ -206,8 +209,8 @@ class SyncEngine:
         # write that lands after that run's last look at the head would wait a whole
         # interval; the flag makes the running job go round once more instead.
         self._nudged.set()
-        if self._scheduler is not None and self._failures == 0:
-            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+        if self._failures == 0:
+            self._reschedule(datetime.now(UTC))
 
     def _scheduled_run(self) -> None:
         for _ in range(MAX_NUDGED_RUNS):
@@ -215,13 +218,22 @@ class SyncEngine:
             status = self.push_pending()
             if not self._nudged.is_set() or self._failures or status.quarantined:
                 break
-        if self._scheduler is None or status.quarantined:
+        if status.quarantined:
             return
         if self._failures:
-            delay = self.backoff.delay_s(self._failures)
-            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+            self._reschedule(datetime.now(UTC) + timedelta(seconds=self.backoff.delay_s(self._failures)))
+
+    def _reschedule(self, when: datetime) -> None:
+        # APScheduler's shutdown(wait=True) holds its job-store lock while it waits for running
+        # jobs; a job that then calls modify_job waits on that lock forever. So once stop() has
+        # begun nobody touches the scheduler, and stop() waits for a modify_job in progress.
+        with self._schedule_lock:
+            if self._scheduler is not None and not self._stopping:
+                self._scheduler.modify_job(JOB_ID, next_run_time=when)
 
     def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
+        with self._schedule_lock:
+            self._stopping = True
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
