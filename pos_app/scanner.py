@@ -35,9 +35,11 @@ class ScannerFilter(QObject):
     sig_scanned = Signal(str, str)
     """(kind, text): a complete scan, ``kind`` is ``voucher`` or ``card``."""
 
-    def __init__(self, parent: QObject | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, parent: QObject | None = None, clock: Callable[[], float] = time.monotonic,
+                 active: Callable[[], bool] = lambda: True):
         super().__init__(parent)
         self._clock = clock
+        self._active = active
         self._burst = ""
         self._last_s = 0.0
 
@@ -54,7 +56,7 @@ class ScannerFilter(QObject):
         self._last_s = now
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             burst, self._burst = self._burst, ""
-            kind = scan_kind(burst) if fast and len(burst) >= MIN_CHARS else None
+            kind = scan_kind(burst) if fast and len(burst) >= MIN_CHARS and self._active() else None
             if kind is None:
                 return False
             self._strip(burst)

@@ -163,7 +163,8 @@ class PosService:
                 self._entries = list(self.device.journal.entries())
                 doc = self.device.cache.get(LOCKOUT_DOC)
                 if doc is not None:
-                    self._failures = rules.PinFailures({k: tuple(v) for k, v in doc.body.get("times_s", {}).items()})
+                    self._failures = rules.PinFailures({k: tuple(t / 1000 for t in v)
+                                                        for k, v in doc.body.get("times_ms", {}).items()})
                 self.device.start()
         self.device.pull_config()
 
@@ -248,7 +249,8 @@ class PosService:
         raise Refused(f"wrong PIN ({left} {'try' if left == 1 else 'tries'} left)", code="pin_wrong")
 
     def _save_failures(self) -> None:
-        body = {"times_s": {k: list(v) for k, v in self._failures.times_s.items()}}
+        # Canonical JSON carries integers only: failure times are kept in milliseconds.
+        body = {"times_ms": {k: [int(t * 1000) for t in v] for k, v in self._failures.times_s.items()}}
         self._dev().cache.put(LOCKOUT_DOC, "local", body)
 
     def approve(self, pin: str) -> StaffMember:

@@ -102,6 +102,9 @@ class Keypad(QWidget):
         if event.key() == Qt.Key.Key_Backspace:
             self.press("⌫")
             return True
+        if event.key() == Qt.Key.Key_Delete:
+            self.press("C")
+            return True
         return False
 
 
@@ -196,8 +199,9 @@ class ApprovalDialog(QDialog):
         cancel.clicked.connect(self.reject)
         self.approve = button("Approve", "primary", key="Enter")
         self.approve.clicked.connect(self.submit)
-        row.addWidget(cancel)
-        row.addWidget(self.approve)
+        for b in (cancel, self.approve):
+            b.setAutoDefault(False)  # Enter submits through the PIN field once, never via a default button
+            row.addWidget(b)
         layout.addLayout(row)
         (self.reason if self.need_reason else self.pin).setFocus()
 

@@ -4,6 +4,7 @@ every service call through the worker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app import theme
+from pos_app import rules, theme
 from pos_app.report_screen import ReportScreen
 from pos_app.scanner import ScannerFilter
 from pos_app.screens import (
@@ -39,6 +40,7 @@ from pos_app.screens import (
 from pos_app.service import Done, Player, PosService, Snapshot
 from pos_app.widgets import ApprovalDialog, button, label, set_message
 from pos_app.worker import Worker
+from shared.bodies import Sale
 from shared.device_config import DeviceConfig, Limits, StaffMember
 from shared.errors import CafeError
 from sync.status import SyncStatus
@@ -65,7 +67,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.service = service
         self.worker = Worker(self)
-        self.scanner = ScannerFilter(self)
+        self.scanner = ScannerFilter(self, active=lambda: self.cashier is not None)
         self.idle_clock = idle_clock
         self.last_input_s = idle_clock()
         self.cashier: StaffMember | None = None
@@ -388,17 +390,28 @@ class MainWindow(QMainWindow):
                 on_approved(manager, reason)
             self.worker.run(lambda: self.service.approve(pin), ok, lambda exc: dialog.refused(exc.message))
         dialog.sig_submitted.connect(submitted)
-        dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
+        dialog.finished.connect(self._dialog_closed)
         dialog.open()
+
+    def _dialog_closed(self, _result: int) -> None:
+        self.dialog = None
+        # Keyboard first: the cashier's next key goes to the screen, not nowhere.
+        self.activateWindow()
+        screen = self.stack.currentWidget()
+        if screen is not None:
+            screen.setFocus()
 
     def void_last_sale(self) -> None:
         cashier, state = self.cashier, self.shift
         if cashier is None:
             return
-        if state is None or state.last_sale is None:
-            self._say("There is no sale in this shift to void.", error=True)
+        try:  # the service's own rule, so the screen never offers a void the service would refuse
+            last = rules.last_sale_voidable(state, dt.datetime.fromtimestamp(self.service.clock(), dt.UTC), self.limits)
+        except rules.Refused as exc:
+            self._say(exc.message[0].upper() + exc.message[1:] + ".", error=True)
             return
-        sale = state.last_sale.body
+        sale = last.body
+        assert isinstance(sale, Sale), "last_sale_voidable returns a sale"
 
         def approved(manager: StaffMember, reason: str) -> None:
             def done(result: Done) -> None:
@@ -409,7 +422,7 @@ class MainWindow(QMainWindow):
                 self.after_money_change()
             self.worker.run(lambda: self.service.void_last_sale(cashier, manager, reason), done,
                             lambda exc: self._say(exc.message, error=True))
-        self.approve("Void the last sale", f"{credits(sale.amount_units)} sold at {state.last_sale.created_at[11:19]} UTC. "
+        self.approve("Void the last sale", f"{credits(sale.amount_units)} sold at {last.created_at[11:19]} UTC. "
                      "A manager approves with a reason.", approved, need_reason=True)
 
     def _say(self, text: str, *, error: bool = False) -> None:
