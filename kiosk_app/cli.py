@@ -110,14 +110,16 @@ def _python_signal_pump() -> Any:
 
 
 def _smoke(app: Any, window: Any, service: Any) -> int:
+    from kiosk_app.worker import pump_events
+
     deadline = time.monotonic() + SMOKE_TIMEOUT_S
     while window.current not in ("attract", "enroll", "lobby", "goodbye") and time.monotonic() < deadline:
-        app.processEvents()
+        pump_events()
         time.sleep(0.01)
     if window.current == "enroll":
         while not window.isVisible() and time.monotonic() < deadline:
-            app.processEvents()
-    app.processEvents()
+            pump_events()
+    pump_events()
     screen = window.current
     print(f"kiosk smoke: first screen {screen}")
     window._exit_allowed = True

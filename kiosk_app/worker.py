@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Signal, Slot
 
 from shared.errors import CafeError
 
@@ -72,3 +72,18 @@ class Worker(QObject):
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+_loop: list[QEventLoop] = []
+
+
+def pump_events() -> None:
+    """Process pending events once.
+
+    PySide6 6.12's static ``QCoreApplication.processEvents()`` (and ``QTest.qWait``) drop a
+    reference to ``None`` on every call, so a loop of them ends in a "deallocating None"
+    abort; the instance method of a ``QEventLoop`` does not.
+    """
+    if not _loop:
+        _loop.append(QEventLoop())
+    _loop[0].processEvents()

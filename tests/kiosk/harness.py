@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from central_server.device_config import service as staff_service
 from kiosk_app.printer import VoucherPrinter
 from kiosk_app.service import KioskService
 from kiosk_app.window import KioskWindow
+from kiosk_app.worker import pump_events
 from shared.protocol import PLAYERS_PATH
 from tests.central.conftest import LOCATION, Central, Device
 
@@ -102,7 +102,7 @@ class Kiosk:
         saved = []
         for width, height in SIZES:
             self.window.resize(width, height)
-            QApplication.processEvents()
+            pump_events()
             self.qtbot.wait(30)
             path = folder / f"{name}-{width}x{height}.png"
             assert self.window.grab().save(str(path)), path
