@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +47,24 @@ def pg_url() -> Iterator[str]:
         except psycopg.OperationalError as exc:
             pytest.fail(f"PostgreSQL is required and not reachable at {PG_ADMIN_URL}: {exc}")
         yield url
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole session (Debian's, not a downloaded one).
+
+    Playwright's sync API owns the thread's event loop while it runs, so every browser test
+    shares this one instead of starting its own.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pyotp
@@ -149,19 +148,6 @@ def sqlite_central(tmp_path: Path) -> Iterator[Central]:
         client.close()
         server.stop()
         engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session (Debian's, not a downloaded one)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 __all__ = ["ADMIN_PASSWORD", "Browser", "Central"]

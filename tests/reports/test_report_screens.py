@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from central_server.admin import service as admin
 from central_server.console.web import COOKIE
@@ -39,7 +39,8 @@ def _busy_day(central: Central, pos: Device, kiosk: Device) -> None:
     push_all(third)
 
 
-def test_report_pages_look_right_at_both_sizes(central: Central, pos: Device, kiosk: Device, artifacts: Path) -> None:
+def test_report_pages_look_right_at_both_sizes(central: Central, pos: Device, kiosk: Device, chromium: Any,
+                                               artifacts: Path) -> None:
     _busy_day(central, pos, kiosk)
     owner = console_session(central, username="olivia", role="location_owner", node_id="loc-1")
     auditor = console_session(central, username="audrey", role="auditor", node_id=admin.HEAD_OFFICE_ID)
@@ -48,27 +49,22 @@ def test_report_pages_look_right_at_both_sizes(central: Central, pos: Device, ki
     host = urlparse(central.base_url).hostname
     pages = (("owner-day", owner, f"/console/reports/loc-1?from={DAY}&to={DAY}"),
              ("head-office-day", auditor, f"/console/reports/head-office?from={DAY}&to={DAY}"))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        try:
-            for width, height in SIZES:
-                context = browser.new_context(viewport={"width": width, "height": height}, ignore_https_errors=True)
-                for name, cookies, path in pages:
-                    context.clear_cookies()
-                    context.add_cookies([{"name": COOKIE, "value": cookies[COOKIE], "domain": host, "path": "/console",
-                                          "secure": True, "httpOnly": True}])
-                    page = context.new_page()
-                    response = page.goto(central.base_url + path)
-                    assert response is not None and response.status == 200
-                    # Nothing wider than the window: no sideways scrolling of the whole page.
-                    assert page.evaluate("document.documentElement.scrollWidth") <= width
-                    assert page.locator("svg[role=img]").count() >= 3
-                    kpi = page.locator("[data-kpi=sales]").bounding_box()
-                    assert kpi is not None and kpi["y"] + kpi["height"] < height  # headline figures above the fold
-                    page.screenshot(path=str(out / f"{name}-{width}x{height}.png"), full_page=False)
-                    page.screenshot(path=str(out / f"{name}-{width}x{height}-full.png"), full_page=True)
-                    page.close()
-                context.close()
-        finally:
-            browser.close()
+    for width, height in SIZES:
+        context = chromium.new_context(viewport={"width": width, "height": height}, ignore_https_errors=True)
+        for name, cookies, path in pages:
+            context.clear_cookies()
+            context.add_cookies([{"name": COOKIE, "value": cookies[COOKIE], "domain": host, "path": "/console",
+                                  "secure": True, "httpOnly": True}])
+            page = context.new_page()
+            response = page.goto(central.base_url + path)
+            assert response is not None and response.status == 200
+            # Nothing wider than the window: no sideways scrolling of the whole page.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.locator("svg[role=img]").count() >= 3
+            kpi = page.locator("[data-kpi=sales]").bounding_box()
+            assert kpi is not None and kpi["y"] + kpi["height"] < height  # headline figures above the fold
+            page.screenshot(path=str(out / f"{name}-{width}x{height}.png"), full_page=False)
+            page.screenshot(path=str(out / f"{name}-{width}x{height}-full.png"), full_page=True)
+            page.close()
+        context.close()
     assert len(list(out.glob("*.png"))) == 8
