@@ -78,11 +78,10 @@ _loop: list[QEventLoop] = []
 
 
 def pump_events() -> None:
-    """Process pending events once.
+    """Process pending events once: the one way our own loops (smoke start, tests, bench) pump Qt.
 
-    PySide6 6.12's static ``QCoreApplication.processEvents()`` (and ``QTest.qWait``) drop a
-    reference to ``None`` on every call, so a loop of them ends in a "deallocating None"
-    abort; the instance method of a ``QEventLoop`` does not.
+    PySide6 6.12 dropped a reference to ``None`` on every static ``processEvents()`` call;
+    the suite now stays below 6.12 (decision 0006), and an instance ``QEventLoop`` is safe on both.
     """
     if not _loop:
         _loop.append(QEventLoop())
