@@ -71,6 +71,7 @@ class SyncEngine:
         self._scheduler: BackgroundScheduler | None = None
         self._schedule_lock = threading.Lock()  # guards _scheduler and _stopping (see _reschedule)
         self._stopping = False
+        self._running = threading.Event()  # a scheduled run is in progress (nudges only set the flag)
         self._nudged = threading.Event()  # a write arrived: push again, even if a push is running now
 
     # -- status ---------------------------------------------------------------------
@@ -208,20 +209,27 @@ class SyncEngine:
         # While a run is in progress the scheduler skips the job instead of queueing it, so a
         # write that lands after that run's last look at the head would wait a whole
         # interval; the flag makes the running job go round once more instead.
+        # (Rescheduling a job that is running only makes APScheduler log a skipped run.)
         self._nudged.set()
-        if self._failures == 0:
+        if self._failures == 0 and not self._running.is_set():
             self._reschedule(datetime.now(UTC))
 
     def _scheduled_run(self) -> None:
-        for _ in range(MAX_NUDGED_RUNS):
-            self._nudged.clear()
-            status = self.push_pending()
-            if not self._nudged.is_set() or self._failures or status.quarantined:
-                break
+        self._running.set()
+        try:
+            for _ in range(MAX_NUDGED_RUNS):
+                self._nudged.clear()
+                status = self.push_pending()
+                if not self._nudged.is_set() or self._failures or status.quarantined:
+                    break
+        finally:
+            self._running.clear()
         if status.quarantined:
             return
         if self._failures:
             self._reschedule(datetime.now(UTC) + timedelta(seconds=self.backoff.delay_s(self._failures)))
+        elif self._nudged.is_set():  # a write after the last look, while nudges were held back
+            self._reschedule(datetime.now(UTC))
 
     def _reschedule(self, when: datetime) -> None:
         # APScheduler's shutdown(wait=True) holds its job-store lock while it waits for running
