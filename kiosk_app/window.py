@@ -300,7 +300,10 @@ class KioskWindow(QWidget):
         if self.service.device is not None and not self._config_pending:
             self._config_pending = True
             self.worker.run(self.service.display_config, self._config_read)
-        if status.online and not status.quarantined:
+        # Before the engine's first run its status says neither success nor error: not known to be
+        # offline (the window reads it at start, possibly after the first run's own report arrived).
+        untried = status.last_success_at is None and status.last_error is None
+        if (status.online or untried) and not status.quarantined:
             self.banner.hide()
             return
         if status.quarantined:

@@ -91,8 +91,8 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     assert session is not None and session.escrow_units == 20_00
     assert central.balance(f"escrow:{session.session_id}") == 20_00
     assert w.session_bar.credits.value.text() == "20.00"
-    checkout = [e for e in k.service.device.journal.entries() if isinstance(e.body, SessionCheckout)]  # type: ignore[union-attr]
-    assert [c.body.amount_units for c in checkout] == [20_00]
+    checkout = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, SessionCheckout)]  # type: ignore[union-attr]
+    assert [c.amount_units for c in checkout] == [20_00]
     assert all(tile.isEnabled() for tile in w.lobby.tiles.values()) and len(w.lobby.tiles) == 3
     k.shoot(artifacts, "lobby")
 
@@ -149,7 +149,7 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     k.shoot(artifacts, "game-scratch")
 
     # Every journaled round replays to exactly what was shown.
-    rounds = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, GameRound)]  # type: ignore[union-attr]
+    rounds = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, GameRound)]
     assert len(rounds) == 5 and [r.round_no for r in rounds] == [1, 2, 3, 4, 5]
     for body in rounds:
         replayed = recall(k.service.games[body.game_id], body.to_json())
@@ -164,7 +164,7 @@ def test_player_logs_in_checks_out_plays_every_game_and_cashes_out_to_wallet(kio
     k.wait_screen("goodbye")
     assert w.session is None and w.goodbye.value.text() == model.credits(escrow)
     k.shoot(artifacts, "goodbye-wallet")
-    checkins = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, SessionCheckin)]  # type: ignore[union-attr]
+    checkins = [e.body for e in k.service.device.journal.entries() if isinstance(e.body, SessionCheckin)]
     assert [c.amount_units for c in checkins] == [escrow]
     k.qtbot.waitUntil(lambda: central.balance(f"wallet:{player.player_id}") == 30_00 + escrow, timeout=20000)
     assert central.balance(f"escrow:{session.session_id}") == 0

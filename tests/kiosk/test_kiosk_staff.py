@@ -108,7 +108,7 @@ def test_exit_lock_recall_and_meters(kiosk_app: Kiosk, pos: Any, artifacts: Path
     assert list(w.recall_screen.view.result.draws) == list(shown[-1].draws)  # the keno board as it was shown
     k.shoot(artifacts, "recall-keno")
     w.recall_screen.list.setCurrentRow(5)  # a reels round: the reels stand where they stopped
-    assert w.recall_screen.view.positions == [float(s) for s in newest_first[5].draws]  # type: ignore[attr-defined]
+    assert w.recall_screen.view.positions == [float(s) for s in newest_first[5].draws]
     k.shoot(artifacts, "recall-reels")
     k.qtbot.mouseClick(w.recall_screen.back, Qt.MouseButton.LeftButton)
 
@@ -170,6 +170,7 @@ def test_reality_check_and_idle_cash_out(kiosk_app: Kiosk, pos: Any, artifacts: 
     w.tick()
     k.wait_screen("goodbye")
     assert "timed out" in w.goodbye.title.text() and w.session is None
+    k.shoot(artifacts, "goodbye-timeout")
     journal = k.service.device.journal  # type: ignore[union-attr]
     assert [e.body.amount_units for e in journal.entries() if isinstance(e.body, SessionCheckin)] == [escrow]
     assert sum(isinstance(e.body, GameRound) for e in journal.entries()) == 1
