@@ -103,13 +103,17 @@ def _insert_with_card(conn: Connection, player_id: str, location_id: str, card: 
                    code="card_taken")
 
 
+def is_self_excluded(conn: Connection, player_id: str) -> bool:
+    profile = repo.profile(conn, player_id)
+    return bool(profile is not None and profile.self_excluded)
+
+
 def view(conn: Connection, row: Any, *, lock_wallet: bool = False) -> PlayerBody:
     wallet = account("wallet", row.id)
-    profile = repo.profile(conn, row.id)
     return PlayerBody(
         player_id=row.id, card_number=row.card_number, location_id=row.location_id, display_name=row.display_name,
         wallet_account=wallet, balance_units=ledger_repo.balance(conn, wallet, CREDITS, for_update=lock_wallet),
-        self_excluded=bool(profile is not None and profile.self_excluded),
+        self_excluded=is_self_excluded(conn, row.id),
     )
 
 

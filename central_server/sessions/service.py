@@ -31,6 +31,9 @@ def checkout(conn: Connection, device: AuthedDevice, request: CheckoutRequestBod
     if done is not None:
         return _replay(conn, done, request, device)
     player = players.find(conn, device, player_id=request.player_id)
+    # Checked again here, not only at login: a player may be excluded while standing at the kiosk.
+    if players.is_self_excluded(conn, player.id):
+        raise Forbidden("this player is self-excluded: no play sessions", code="self_excluded")
     wallet, escrow = account("wallet", player.id), account("escrow", request.session_id)
     amount = request.amount_units
     if amount is None:

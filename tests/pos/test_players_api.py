@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from shared.bodies import Redemption
 from shared.ids import new_id
-from shared.protocol import JOURNAL_PATH, PLAYERS_PATH
+from shared.protocol import CHECKOUT_PATH, JOURNAL_PATH, PLAYERS_PATH
 from tests.central.conftest import Central, Device
 
 ADA = {"full_name": "Ada  Lovelace", "date_of_birth": "1990-12-10", "phone": "+1 (555) 010-2000", "id_number": "X123",
@@ -88,6 +88,11 @@ def test_pin_login_locks_after_five_failures_and_self_exclusion_blocks(central: 
     excluded = pos.request("PUT", f"{PLAYERS_PATH}/{ada['player_id']}/self-exclusion", {"excluded": True, "reason": "asked"})
     assert excluded.json()["self_excluded"] is True
     assert kiosk.request("POST", PLAYERS_PATH + "/login", login).json()["code"] == "self_excluded"
+    # Excluded after signing in at the kiosk: the session checkout is refused too, and no credit moves.
+    checkout = kiosk.request("POST", CHECKOUT_PATH, {"request_id": new_id(), "session_id": new_id(),
+                                                     "player_id": ada["player_id"], "amount_units": None})
+    assert checkout.status_code == 403 and checkout.json()["code"] == "self_excluded"
+    assert central.scalar("SELECT count(*) FROM checkouts") == 0
     lift = pos.request("PUT", f"{PLAYERS_PATH}/{ada['player_id']}/self-exclusion", {"excluded": False, "reason": "pls"})
     assert lift.status_code == 403
 
