@@ -92,6 +92,11 @@ class SyncEngine:
         with self._lock:
             if self._status.quarantined:
                 return self._status
+            if self._next_seq > self.journal.head().seq:
+                # Nothing to send, so nothing was learned about the line: online stays as the
+                # last contact (a push or a heartbeat) found it.
+                self._set_status(pending=self.journal.pending_count())
+                return self._status
             try:
                 for _ in range(MAX_BATCHES_PER_RUN):
                     if not self._push_one_batch():
@@ -153,9 +158,15 @@ class SyncEngine:
         """Report to central; False (and nothing else) when central cannot be reached."""
         try:
             answer = self.client.heartbeat(self.heartbeat_report())
-        except (Offline, CentralRefused) as exc:
+        except Offline as exc:
             log.info("heartbeat not delivered: %s", exc)
+            self._set_status(online=False, last_error=exc.message)  # an idle device notices the line is down
             return False
+        except CentralRefused as exc:
+            log.info("heartbeat refused: %s", exc)
+            return False
+        if not self._status.online:
+            self._set_status(online=True, last_error=None, last_success_at=utc_timestamp())
         self.resend_if_central_lost(answer.get("last_seq") if isinstance(answer, dict) else None)
         return True
 
@@ -197,7 +208,7 @@ class SyncEngine:
         scheduler.add_job(self._scheduled_run, "interval", seconds=self.interval_s, id=JOB_ID,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.add_job(self.send_heartbeat, "interval", seconds=self.heartbeat_interval_s, id=HEARTBEAT_JOB_ID,
-                          max_instances=1, coalesce=True)
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.add_job(self.run_pulls, "interval", seconds=self.config_interval_s, id=PULL_JOB_ID,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.start()

@@ -120,3 +120,24 @@ def test_heartbeat_reports_the_outbox_and_a_new_address_is_flagged(central: Cent
     events = central.rows("SELECT detail FROM significant_events WHERE kind = 'device_new_ip' AND device_id = :d",
                           d=identity.device_id)
     assert len(events) == 1 and "203.0.113.9" in events[0].detail
+
+
+def test_an_idle_device_notices_the_line_going_down_and_coming_back(central: Central, tmp_path: Path):
+    data_dir = tmp_path / "pos"
+    identity = enrolled_pos(central, data_dir)
+    key = KeyStore(data_dir).device_key()
+    with Journal.open(data_dir) as journal:
+        journal.append(sale(identity, 1), actor="cashier-1")
+        up = client_for(data_dir)
+        engine = SyncEngine(journal, up, key)
+        assert engine.push_pending().online  # everything sent: the outbox is empty from here on
+        engine.client = CentralClient("https://127.0.0.1:9", identity.device_id, key, verify=False, timeout_s=2)
+        assert engine.push_pending().online, "an empty outbox contacts nobody, so it proves nothing either way"
+        assert engine.send_heartbeat() is False
+        assert not engine.status.online and "Offline" in engine.status.banner()
+        assert not engine.push_pending().online  # still nothing to send: still offline until contact
+        engine.client.close()
+        engine.client = up
+        assert engine.send_heartbeat() is True
+        assert engine.status.online and engine.status.banner() == "Online"
+        up.close()
