@@ -79,13 +79,20 @@ class DeviceConfig:
     staff: tuple[StaffMember, ...] = ()
     sale_presets_units: tuple[int, ...] = (10_00, 20_00, 50_00, 100_00)
     revoked_devices: tuple[str, ...] = ()
+    # (kiosk device id, Ed25519 public key in URL-safe base64) of the location's active kiosks, for
+    # a POS only: it checks a cash-out ticket's signature itself, so it can pay one offline (DESIGN §5).
+    kiosk_keys: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["staff"] = [asdict(s) for s in self.staff]
         data["sale_presets_units"] = list(self.sale_presets_units)
         data["revoked_devices"] = list(self.revoked_devices)
+        data["kiosk_keys"] = dict(self.kiosk_keys)
         return data
+
+    def kiosk_key(self, kiosk_id: str) -> str | None:
+        return dict(self.kiosk_keys).get(kiosk_id)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceConfig:
@@ -98,6 +105,7 @@ class DeviceConfig:
                 staff=tuple(StaffMember(**s) for s in data.get("staff", [])),
                 sale_presets_units=tuple(int(v) for v in data.get("sale_presets_units", [])),
                 revoked_devices=tuple(str(v) for v in data.get("revoked_devices", [])),
+                kiosk_keys=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("kiosk_keys", {})).items())),
             )
         except (KeyError, TypeError) as exc:
             raise ValidationError(f"device config: malformed ({exc})") from exc

@@ -80,6 +80,15 @@ def active_staff(conn: Connection, location_id: str) -> list[Any]:
     ).all())
 
 
+def active_kiosk_keys(conn: Connection, location_id: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        sa.select(devices.c.id, devices.c.public_key)
+        .where(devices.c.location_id == location_id, devices.c.role == "kiosk", devices.c.status == "active")
+        .order_by(devices.c.id)
+    ).all()
+    return [(row.id, row.public_key) for row in rows]
+
+
 def revoked_device_ids(conn: Connection, location_id: str) -> list[str]:
     rows = conn.execute(
         sa.select(devices.c.id).where(devices.c.location_id == location_id, devices.c.status == "revoked").order_by(devices.c.id)

@@ -152,4 +152,5 @@ def build_config(conn: Connection, location_id: str, device_role: str = "pos") -
         limits=effective_limits(conn, location_id),
         staff=members,
         revoked_devices=tuple(repo.revoked_device_ids(conn, location_id)),
+        kiosk_keys=tuple(repo.active_kiosk_keys(conn, location_id)) if device_role == "pos" else (),
     )
