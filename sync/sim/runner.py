@@ -110,6 +110,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The child asks Linux to SIGKILL it when its parent dies (PR_SET_PDEATHSIG = 1), so a demo or
+# simulator that is itself killed leaves no central behind holding the port; it exits at once if
+# the parent is already gone. Done in the child because preexec_fn is unsafe with threads.
+CHILD_PROLOGUE = (
+    "import os, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    import ctypes, signal\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))\n"
+    "    if os.getppid() != {parent}: sys.exit(1)\n"
+    "from cafe_cli.main import main\n"
+    "sys.exit(main())\n"
+)
+
+
 class CentralProcess:
     """``cafe central serve`` as a child process that can be SIGKILLed and started again."""
 
@@ -125,7 +139,7 @@ class CentralProcess:
     def start(self) -> None:
         assert self.process is None, "central is already running"
         log = open(self.data_dir / "central.log", "ab")  # noqa: SIM115 - the child owns it while it runs
-        command = [sys.executable, "-c", "import sys; from cafe_cli.main import main; sys.exit(main())",
+        command = [sys.executable, "-c", CHILD_PROLOGUE.format(parent=os.getpid()),
                    "central", "serve", "--db", self.db_url, "--data-dir", str(self.data_dir),
                    "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
