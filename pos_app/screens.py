@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QRadioButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -61,13 +62,26 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
             table.setItem(r, c, item)
 
 
+def _centered(widget: QWidget, max_width_px: int) -> QHBoxLayout:
+    """``widget`` in the middle of the row, as wide as the row allows up to ``max_width_px``. (Aligning it
+    in its layout instead would leave its wrapped labels the height of the full row's width: cut off.)"""
+    widget.setMaximumWidth(max_width_px)
+    widget.setSizePolicy(QSizePolicy.Policy.Expanding, widget.sizePolicy().verticalPolicy())
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addStretch(1)
+    row.addWidget(widget, 8)
+    row.addStretch(1)
+    return row
+
+
 class ReceiptView(QPlainTextEdit):
     """The on-screen preview: exactly the lines the printer got."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setMinimumWidth(400)
+        self.setMinimumSize(380, 150)  # 42 monospaced columns; the height scrolls at 1366x768
         self.setPlaceholderText("The last receipt appears here.")
 
     def show_receipt(self, receipt: Receipt, problem: str | None = None) -> None:
@@ -116,9 +130,8 @@ class EnrollScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 40, 0, 40)
+        outer.setContentsMargins(0, 16, 0, 16)
         box, layout = panel()
-        box.setMaximumWidth(760)
         self.header(layout, "Connect this POS to central once. Ask the owner for a one-time code.")
         layout.addWidget(label("CENTRAL ADDRESS", "caption"))
         self.url = QLineEdit()
@@ -143,7 +156,7 @@ class EnrollScreen(Screen):
         layout.addWidget(self.enroll)
         self.message = label("", "message", wrap=True)
         layout.addWidget(self.message)
-        outer.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(_centered(box, 760))
         outer.addStretch()
         self.url.returnPressed.connect(self.check_central)
         self.code.returnPressed.connect(self.do_enroll)
@@ -185,9 +198,8 @@ class LoginScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 30, 0, 30)
+        outer.setContentsMargins(0, 16, 0, 16)
         box, layout = panel()
-        box.setMaximumWidth(820)
         self.sub = self.header(layout, "Choose your name, then type your PIN.")
         self.grid = QGridLayout()
         self.grid.setSpacing(10)
@@ -203,7 +215,7 @@ class LoginScreen(Screen):
         layout.addWidget(self.go)
         self.message = label("", "message", wrap=True)
         layout.addWidget(self.message)
-        outer.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(_centered(box, 820))
         outer.addStretch()
 
     def shown(self) -> None:
@@ -221,7 +233,7 @@ class LoginScreen(Screen):
         for i, member in enumerate(staff):
             b = button(f"{member.name}\n{member.role}")
             b.setCheckable(True)
-            b.setMinimumHeight(72)
+            b.setProperty("twoLines", True)  # name and role: the theme makes it taller
             b.clicked.connect(lambda _=False, m=member: self.choose(m))
             self.grid.addWidget(b, i // 3, i % 3)
             self.staff_buttons[member.id] = b
@@ -269,8 +281,10 @@ class SellScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(16)
         left = QVBoxLayout()
+        left.setSpacing(10)
         self.header(left, "Scan the player's card or find them, key the amount, take the money.")
         pbox, pl = panel()
         pl.addWidget(label("PLAYER", "caption"))
@@ -290,20 +304,23 @@ class SellScreen(Screen):
         pl.addLayout(row)
         left.addWidget(pbox)
         abox, al = panel()
-        al.addWidget(label("AMOUNT", "caption"))
+        amount_row = QHBoxLayout()
+        amount_row.addWidget(label("AMOUNT", "caption"), 0, Qt.AlignmentFlag.AlignVCenter)
         self.amount = label("", "bigAmount")
-        self.amount.setAlignment(Qt.AlignmentFlag.AlignRight)
-        al.addWidget(self.amount)
+        self.amount.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        amount_row.addWidget(self.amount, 1)
+        al.addLayout(amount_row)
         presets = QHBoxLayout()
         self.preset_row = presets
         al.addLayout(presets)
         self.keypad = Keypad()
         self.keypad.sig_changed.connect(self._amount_changed)
-        al.addWidget(self.keypad)
+        al.addWidget(self.keypad, 1)
         left.addWidget(abox, 1)
         outer.addLayout(left, 3)
 
         right = QVBoxLayout()
+        right.setSpacing(10)
         tbox, tl = panel()
         tl.addWidget(label("TENDER", "caption"))
         self.cash = QRadioButton("Cash")
@@ -324,10 +341,12 @@ class SellScreen(Screen):
         self.terminal_ref.setPlaceholderText("Terminal reference")
         self.terminal_ref.returnPressed.connect(self.complete)
         tl.addWidget(self.terminal_ref)
-        tl.addWidget(label("CHANGE DUE", "caption"))
+        change_row = QHBoxLayout()
+        change_row.addWidget(label("CHANGE DUE", "caption"), 0, Qt.AlignmentFlag.AlignVCenter)
         self.change = label("0.00", "amount")
-        self.change.setAlignment(Qt.AlignmentFlag.AlignRight)
-        tl.addWidget(self.change)
+        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        change_row.addWidget(self.change, 1)
+        tl.addLayout(change_row)
         self.done_button = button("Complete sale", "primary", key="Enter")
         self.done_button.setMinimumHeight(70)
         self.done_button.clicked.connect(self.complete)
@@ -448,8 +467,10 @@ class PlayersScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(16)
         left = QVBoxLayout()
+        left.setSpacing(10)
         self.header(left, "Search by card, phone or name — or register a new player.")
         row = QHBoxLayout()
         self.query = QLineEdit()
@@ -483,7 +504,7 @@ class PlayersScreen(Screen):
         for i, w in enumerate((self.full_name, self.dob, self.phone, self.id_number, self.player_pin)):
             grid.addWidget(w, i // 2, i % 2)
         rl.addLayout(grid)
-        self.register = button("Register and issue card", key="F9")
+        self.register = button("Register and issue card", key="F11")
         self.register.clicked.connect(self.do_register)
         rl.addWidget(self.register)
         left.addWidget(rbox)
@@ -599,8 +620,10 @@ class PayoutScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(16)
         left = QVBoxLayout()
+        left.setSpacing(10)
         self.header(left, "Scan a ticket at any time, or pay from the selected player's wallet (needs central).")
         tbox, tl = panel()
         tl.addWidget(label("TICKET (VOUCHER)", "caption"))
@@ -626,10 +649,12 @@ class PayoutScreen(Screen):
         self.w_amount = QLineEdit()
         self.w_amount.setPlaceholderText("Credits to pay out, e.g. 25.00")
         self.w_amount.returnPressed.connect(self.do_pay_wallet)
-        wl.addWidget(self.w_amount)
+        wallet_row = QHBoxLayout()
+        wallet_row.addWidget(self.w_amount, 1)
         self.pay_wallet = button("Pay out from wallet", key="F10")
         self.pay_wallet.clicked.connect(self.do_pay_wallet)
-        wl.addWidget(self.pay_wallet)
+        wallet_row.addWidget(self.pay_wallet)
+        wl.addLayout(wallet_row)
         left.addWidget(wbox)
         self.message = label("", "message", wrap=True)
         left.addWidget(self.message)
@@ -734,18 +759,19 @@ class ShiftScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(16)
         left = QVBoxLayout()
+        left.setSpacing(10)
         self.sub = self.header(left, "")
         cbox, cl = panel()
-        cl.addWidget(label("COUNT THE DRAWER BY DENOMINATION", "caption"))
         self.counter = DenominationCounter(self.win.currency)
         self.counter.sig_changed.connect(self._counted)
-        cl.addWidget(self.counter)
-        left.addWidget(cbox)
-        left.addStretch()
+        cl.addWidget(self.counter, 1)
+        left.addWidget(cbox, 1)
         outer.addLayout(left, 3)
         right = QVBoxLayout()
+        right.setSpacing(10)
         sbox, sl = panel()
         self.summary = QGridLayout()
         self.summary.setVerticalSpacing(8)
@@ -855,8 +881,8 @@ class AdjustScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
         box, layout = panel()
-        box.setMaximumWidth(760)
         self.header(layout, "A manager corrects the drawer: a positive amount puts cash in, a negative one takes it out.")
         self.amount = QLineEdit()
         self.amount.setPlaceholderText("Amount, e.g. 5.00 or -5.00")
@@ -870,10 +896,9 @@ class AdjustScreen(Screen):
         layout.addWidget(self.void)
         self.message = label("", "message", wrap=True)
         layout.addWidget(self.message)
-        outer.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(_centered(box, 760))
         self.receipt = ReceiptView()
-        self.receipt.setMaximumWidth(760)
-        outer.addWidget(self.receipt, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(_centered(self.receipt, 760), 1)
 
     def submit(self) -> None:
         cashier = self.win.cashier

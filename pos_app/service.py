@@ -36,6 +36,7 @@ from shared.signing import decode_b64, verify
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
+from sync.payments import Payment, Provider, payment_status, start_topup
 from sync.status import SyncStatus
 
 LOCKOUT_DOC = "pos_pin_failures"
@@ -43,6 +44,7 @@ CARD_REFS_DOC = "pos_card_references"
 MANAGER_ROLES = ("manager", "owner")
 REPORT_ROLES = ("manager", "owner")
 MAX_SEARCH_RESULTS = 50
+TOPUP_WAIT_S = 10  # one long poll; also how long closing the window may wait for one in flight
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ class PosService:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _failures: rules.PinFailures = field(default_factory=rules.PinFailures)
     _entries: list[JournalEntry] = field(default_factory=list)
+    _topup_attempt: tuple[tuple[str, int, str], str] | None = field(default=None, repr=False)
+    """(player, amount, provider) of the top-up last asked for and not yet answered, and its request id."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -465,10 +469,10 @@ class PosService:
         return TicketCheck(ticket, checked, rules.payout_needs_manager(ticket.amount_units, limits), warnings)
 
     def _kiosk_key(self, kiosk_id: str) -> bytes | None:
-        """The issuing kiosk's public key, when the pulled config lists device keys (not yet: see README)."""
-        doc = self._dev().cache.get("device_keys")
-        value = doc.body.get(kiosk_id) if doc else None
-        return decode_b64(value, "kiosk key") if isinstance(value, str) else None
+        """The issuing kiosk's public key from the last pulled config (active kiosks of this location)."""
+        config = self._dev().config()
+        value = config.kiosk_key(kiosk_id) if config is not None else None
+        return decode_b64(value, "kiosk key") if value is not None else None
 
     def pay_ticket(self, cashier: StaffMember, check: TicketCheck, approver: StaffMember | None) -> Done:
         """Ask central to mark the voucher paid (offline: within the limit), then journal and pay."""
@@ -507,6 +511,44 @@ class PosService:
             lines.append(("Approved by", approver.name))
         receipt = self._receipt("Ticket payout" + (" (offline)" if offline else ""), lines, entry, cashier, open_drawer=True)
         return Done(entry, receipt, 0, self._print(receipt), offline=offline)
+
+    # -- online top-ups (issue 8) -------------------------------------------------------------------
+
+    def start_topup(self, player: Player, amount_units: int, provider: Provider) -> Payment:
+        """Ask central to open a top-up that the player pays online; central credits the wallet.
+
+        The request id is made once per attempt: pressing Start again for the same player,
+        amount and provider after an answer was lost reuses it, so central returns the payment
+        it already made instead of a second one. Once central has answered, the next Start is
+        a new top-up.
+        """
+        if amount_units <= 0:
+            raise Refused("enter an amount to top up")
+        if player.self_excluded:
+            raise Refused("this player is self-excluded and cannot buy credits", code="self_excluded")
+        attempt = (player.player_id, amount_units, provider)
+        with self._lock:
+            if self._topup_attempt is None or self._topup_attempt[0] != attempt:
+                self._topup_attempt = (attempt, new_id())
+            request_id = self._topup_attempt[1]
+        payment = self._payments(lambda: start_topup(self._dev().client, request_id, player.player_id, amount_units, provider))
+        with self._lock:
+            if self._topup_attempt is not None and self._topup_attempt[1] == request_id:
+                self._topup_attempt = None
+        return payment
+
+    def topup_status(self, payment_id: str, known: str | None) -> Payment:
+        """The top-up once its status is no longer ``known`` (a long poll of at most ``TOPUP_WAIT_S``)."""
+        return self._payments(lambda: payment_status(self._dev().client, payment_id, known, TOPUP_WAIT_S))
+
+    def _payments(self, call: Callable[[], Payment]) -> Payment:
+        try:
+            return call()
+        except Offline as exc:
+            raise Refused("central is unreachable: online top-ups need the connection; try again when the banner "
+                          "says online", code="offline") from exc
+        except CentralRefused as exc:
+            raise CentralRefused(_readable(exc), code=exc.code, http_status=exc.http_status) from exc
 
     # -- reports -------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from pos_app.screens import (
     credits,
 )
 from pos_app.service import Done, Player, PosService, Snapshot
+from pos_app.topup_screen import TopupScreen
 from pos_app.widgets import ApprovalDialog, button, label, set_message
 from pos_app.worker import Worker
 from shared.bodies import Sale
@@ -54,6 +55,7 @@ NAV = (  # (screen, label, key, roles allowed; empty = everyone)
     ("report", "Day report", "F6", ("manager", "owner")),
     ("adjust", "Adjust drawer", "F7", ()),
     ("lock", "Lock", "F8", ()),
+    ("topup", "Online top-up", "F9", ()),
 )
 NEEDS_SHIFT = ("sell", "payout", "adjust")
 STATUS_REFRESH_MS = 1000
@@ -129,7 +131,7 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         bl = QHBoxLayout(self.banner)
         bl.setContentsMargins(20, 8, 20, 8)
-        self.banner_text = label("")
+        self.banner_text = label("", wrap=True)  # wraps rather than widening the window
         bl.addWidget(self.banner_text)
         self.banner.hide()
         outer.addWidget(self.banner)
@@ -158,14 +160,15 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         content = QWidget()
         cl = QVBoxLayout(content)
-        cl.setContentsMargins(22, 18, 22, 18)
+        cl.setContentsMargins(20, 12, 20, 12)
         cl.addWidget(self.stack)
         body.addWidget(content, 1)
         outer.addLayout(body, 1)
         self.setCentralWidget(root)
         self.screens: dict[str, Screen] = {}
         for name, cls in (("enroll", EnrollScreen), ("login", LoginScreen), ("sell", SellScreen), ("players", PlayersScreen),
-                          ("payout", PayoutScreen), ("shift", ShiftScreen), ("adjust", AdjustScreen), ("report", ReportScreen)):
+                          ("payout", PayoutScreen), ("shift", ShiftScreen), ("adjust", AdjustScreen), ("report", ReportScreen),
+                          ("topup", TopupScreen)):
             screen = cls(self)
             self.screens[name] = screen
             self.stack.addWidget(screen)
@@ -285,8 +288,10 @@ class MainWindow(QMainWindow):
         offline = self.opened and (not status.online or status.quarantined)
         self.banner.setVisible(offline)
         if offline and self.snap is not None:
-            self.banner_text.setText(f"{status.banner()}  ·  {status.pending} waiting to send  ·  offline budget left: "
-                                     f"{credits(self.snap.budget_left_units)}  ·  wallet payouts need central")
+            # banner() already counts what waits when offline; quarantined, it does not
+            waiting = [f"{status.pending} waiting to send"] if status.quarantined and status.pending else []
+            budget = f"offline budget left: {credits(self.snap.budget_left_units)}"
+            self.banner_text.setText("  ·  ".join([status.banner(), *waiting, budget, "wallet payouts need central"]))
         logged = self.cashier is not None
         for name, _text, _key, roles in NAV:
             self.nav_buttons[name].setEnabled(logged and (not roles or (self.cashier is not None and self.cashier.role in roles)))

@@ -66,18 +66,27 @@ class CentralClient:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, payload: Any = None, *, accept: tuple[int, ...] = ()) -> Any:
+    def request(self, method: str, path: str, payload: Any = None, *, accept: tuple[int, ...] = (),
+                timeout_s: float | None = None) -> Any:
         """Send one signed request and return the decoded JSON answer.
 
         ``path`` includes any query string, exactly as signed. Statuses in ``accept`` are
         answers, not errors (ingest answers a gap with 409 and a body that says what to do).
+        ``timeout_s`` replaces the client's timeout for this call (a long poll outlasts it).
         """
-        body = b"" if payload is None else canonical_json(payload)
-        headers = sign_request(self._key, self.device_id, method, path, body, int(self._clock()))
-        if payload is not None:
+        body = None if payload is None else canonical_json(payload)
+        return self.send(method, path, body, accept=accept, timeout_s=timeout_s)
+
+    def send(self, method: str, path: str, body: bytes | None, *, accept: tuple[int, ...] = (),
+             timeout_s: float | None = None) -> Any:
+        """``request`` with the JSON body already encoded (``None`` for none); signed here, when sent."""
+        content = b"" if body is None else body
+        headers = sign_request(self._key, self.device_id, method, path, content, int(self._clock()))
+        if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = self._http.request(method, path, content=body, headers=headers)
+            response = self._http.request(method, path, content=content, headers=headers,
+                                          timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s)
         except httpx.TransportError as exc:
             raise Offline(f"central at {self.base_url} is unreachable: {exc.__class__.__name__}: {exc}") from exc
         data = _json_or_none(response)
@@ -107,11 +116,20 @@ class CentralClient:
 
     def push(self, entries: list[dict[str, Any]], head: dict[str, Any]) -> IngestResponse:
         """Send one batch of journal entries with the signed chain head."""
-        data = self.request("POST", JOURNAL_PATH, {"entries": entries, "head": head}, accept=(409,))
+        return self.push_encoded(encode_push(entries, head))
+
+    def push_encoded(self, body: bytes) -> IngestResponse:
+        """Send one batch already encoded by ``encode_push`` (built ahead, while the one before is in flight)."""
+        data = self.send("POST", JOURNAL_PATH, body, accept=(409,))
         return IngestResponse.from_json(data)
 
     def heartbeat(self, report: dict[str, Any]) -> Any:
         return self.request("POST", HEARTBEAT_PATH, report)
+
+
+def encode_push(entries: list[dict[str, Any]], head: dict[str, Any]) -> bytes:
+    """The body of one ingest request: a batch of entries and the signed chain head."""
+    return canonical_json({"entries": entries, "head": head})
 
 
 def tls_verify(verify: str | bool | ssl.SSLContext) -> bool | ssl.SSLContext:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
 from central_server.device_config.service import add_staff
@@ -90,14 +90,27 @@ class Station:
         self.idle()
 
     def shoot(self, artifacts: Path, name: str) -> list[Path]:
+        """Save the window at each size; each picture must be exactly that size (the window fits the
+        smallest screen in every state) and no counter area may need scrolling."""
         folder = artifacts / "pos"
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
+        smallest_w, smallest_h = SIZES[0]
         for width, height in SIZES:
             self.window.resize(width, height)
             self.qtbot.wait(60)
+            needed = self.window.minimumSizeHint()
+            assert needed.width() <= smallest_w and needed.height() <= smallest_h, \
+                f"{name}: the window needs {needed.width()}x{needed.height()}, more than {smallest_w}x{smallest_h}"
+            image = self.window.grab()
+            assert (image.width(), image.height()) == (width, height), \
+                f"{name}: grabbed {image.width()}x{image.height()} for {width}x{height}"
+            for area in self.window.findChildren(QScrollArea, "fit"):
+                if area.isVisible():
+                    bars = (area.verticalScrollBar().maximum(), area.horizontalScrollBar().maximum())
+                    assert bars == (0, 0), f"{name} at {width}x{height}: the counter scrolls by {bars}"
             path = folder / f"{name}-{width}x{height}.png"
-            assert self.window.grab().save(str(path)), path
+            assert image.save(str(path)), path
             paths.append(path)
         self.window.resize(*SIZES[0])
         return paths

@@ -17,12 +17,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from pos_app.report_screen import ReportScreen
+from pos_app.report_screen import ReportScreen, cashier_names, terminal_labels
 from pos_app.screens import PayoutScreen, PlayersScreen, SellScreen, ShiftScreen
 from pos_app.service import PosService
 from pos_app.window import MainWindow
 from shared.bodies import VoucherIssue
 from shared.canonical import canonical_json
+from shared.device_config import StaffMember
 from shared.entry import utc_timestamp
 from shared.ids import new_id
 from shared.protocol import PLAYERS_PATH
@@ -222,9 +223,8 @@ def test_players_register_search_view_and_self_exclusion(station: Station, artif
     assert "registration needs 18 or older" in players.message.text()  # the age gate
     players.dob.clear()
     st.qtbot.keyClicks(players.dob, "1985-12-09")
-    st.qtbot.mouseClick(players.register, Qt.MouseButton.LeftButton)
-    st.idle()
-    assert "Registered Grace Hopper: card PC" in players.message.text()
+    st.key(Qt.Key.Key_F11, players.dob)  # the key the button shows (a button's shortcut clicks it after a flash)
+    st.wait(lambda: "Registered Grace Hopper: card PC" in players.message.text())
     st.qtbot.keyClicks(players.query, "hopp")
     st.qtbot.keyClick(players.query, Qt.Key.Key_Return)
     st.idle()
@@ -377,6 +377,10 @@ def test_owner_day_report_with_charts_and_exports(station: Station, player: dict
     st.wait(lambda: report.report is not None and report.report.sales_units == 4_500, 15_000)
     assert report.tiles["Sales"].text() == "45.00 cr"
     assert report.chart.series() and report.cashiers.rowCount() >= 1
+    cashiers = [report.cashiers.item(r, 0).text() for r in range(report.cashiers.rowCount())]
+    terminals = [report.devices.item(r, 0).text() for r in range(report.devices.rowCount())]
+    assert "Sam Cashier" in cashiers, cashiers  # the name from the device config, not the staff id
+    assert terminals == ["POS 1 · this station"], terminals
     st.shoot(artifacts, "report")
     csv_path = report.export_csv(tmp_path / "day.csv")
     pdf_path = report.export_pdf(tmp_path / "day.pdf")
@@ -384,6 +388,17 @@ def test_owner_day_report_with_charts_and_exports(station: Station, player: dict
     rows = list(csv.reader(csv_path.open()))
     assert any("45.00" in cell for row in rows for cell in row)
     assert pdf_path.read_bytes().startswith(b"%PDF") and pdf_path.stat().st_size > 2_000
+
+
+def test_report_names_cashiers_and_numbers_terminals() -> None:
+    staff = (StaffMember("01a2330b-2068-73d1-8000-00000000a1b2", "Sam Cashier", "cashier", "$argon2id$x"),)
+    names = cashier_names(["01a2330b-2068-73d1-8000-00000000a1b2", "01a2330b-2068-73d1-8000-0000009c3f41"], staff)
+    assert names == {"01a2330b-2068-73d1-8000-00000000a1b2": "Sam Cashier",
+                     "01a2330b-2068-73d1-8000-0000009c3f41": "…9c3f41"}  # a kiosk player, or staff since removed
+    pos_a, pos_b = "pos-01a2330b-2208-7000-8000-000000000001", "pos-01a2330c-0000-7000-8000-000000000002"
+    kiosk = "kiosk-01a2330b-3000-7000-8000-000000000003"
+    assert terminal_labels([pos_b, kiosk, pos_a, "odd-device"], this_device_id=pos_b) == {
+        pos_a: "POS 1", pos_b: "POS 2 · this station", kiosk: "Kiosk 1", "odd-device": "…device"}
 
 
 def test_screen_answers_within_100ms_while_central_takes_2s(station: Station, player: dict[str, Any]) -> None:
