@@ -185,6 +185,14 @@ def offline_budget_left(state: ShiftState, limits: Limits) -> int:
     return max(0, limits.offline_budget_units - state.unsynced_sales_units)
 
 
+def check_cash_payout(state: ShiftState, cash_units: int) -> None:
+    """A cashier cannot hand over cash the drawer does not hold: a manager tops it up first (F7)."""
+    if cash_units > state.expected_cash_units:
+        held = state.expected_cash_units
+        raise Refused(f"the drawer holds only {held // 100}.{held % 100:02d}: a manager adds cash from the safe first "
+                      "(F7 Adjust drawer), then pay", code="drawer_short")
+
+
 def check_sale(state: ShiftState | None, amount_units: int, limits: Limits, *, player_excluded: bool) -> None:
     if state is None:
         raise Refused("open a shift before taking money")

@@ -3,6 +3,7 @@ worker to run service calls; none touches the journal or the network itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -446,6 +447,9 @@ class SellScreen(Screen):
             self.keypad.set_amount(0)
             self.tendered.clear()
             self.terminal_ref.clear()
+            if self.win.player is not None and self.win.player.player_id == player.player_id:
+                # The sale is journaled here: the wallet holds it whether or not central has heard yet.
+                self.win.set_player(replace(self.win.player, balance_units=self.win.player.balance_units + amount))
             self.win.after_money_change()
 
         def failed(exc: CafeError) -> None:
@@ -719,7 +723,7 @@ class PayoutScreen(Screen):
 
     def _pay_failed(self, exc: CafeError) -> None:
         self.fail(self.message)(exc)
-        self.pay_ticket.setEnabled(self.check is not None and exc.code in ("offline", "needs_manager"))
+        self.pay_ticket.setEnabled(self.check is not None and exc.code in ("offline", "needs_manager", "drawer_short"))
 
     def do_pay_wallet(self) -> None:
         player, cashier = self.win.player, self.win.cashier

@@ -430,6 +430,7 @@ class PosService:
         state = self.shift()
         if state is None:
             raise Refused("open a shift before paying out")
+        rules.check_cash_payout(state, amount_units)  # before central moves the credits
         entry_id = new_id()
         self._central("POST", f"{PLAYERS_PATH}/redeem", {
             "request_id": entry_id, "player_id": player.player_id, "shift_id": state.shift_id, "amount_units": amount_units,
@@ -483,6 +484,7 @@ class PosService:
         state = self.shift()
         if state is None:
             raise Refused("open a shift before paying out")
+        rules.check_cash_payout(state, ticket.amount_units)  # before central marks the ticket paid
         entry_id, offline = new_id(), False
         try:
             answer = device.client.request("POST", VOUCHER_REDEEM_PATH, {"request_id": entry_id, "voucher_id": ticket.voucher_id})

@@ -162,6 +162,7 @@ def test_shift_sale_cash_and_card_reach_central_ledger(station: Station, player:
     screen.terminal_ref.clear()
     screen = sell(st, "2500", card_ref="T-77812")
     assert "Done: 25.00 cr" in screen.message.text()
+    assert "balance 75.00 cr" in screen.player_info.text()  # both sales, before central has necessarily heard of them
     st.shoot(artifacts, "sell-done")
     wallet = f"wallet:{player['player_id']}"
     st.wait(lambda: st.central.balance(wallet) == 7_500)

@@ -60,3 +60,36 @@ def test_a_signed_ticket_is_paid_offline_within_the_limit_and_a_forged_one_never
         assert central.balance(f"voucher:{large.split('|')[1]}") == 15_000  # the large one was never paid
     finally:
         st.window.close()
+
+
+def test_a_ticket_larger_than_the_drawer_waits_for_cash_from_the_safe(
+        qtbot: QtBot, central: Central, enrolled_device: Any, kiosk: Device) -> None:
+    team = add_team(central)
+    ticket = _issue_voucher(kiosk, 8_000)
+    st = open_station(qtbot, central, enrolled_device("pos"), team)
+    try:
+        st.login("cashier")
+        open_shift(st, {2000: 2})  # 40.00 in the drawer
+        st.scan(ticket)
+        payout = _screen(st, PayoutScreen)
+        st.wait(lambda: payout.pay_ticket.isEnabled())
+        st.key(Qt.Key.Key_Return, payout)
+        st.idle()
+        assert "The drawer holds only 40.00: a manager adds cash from the safe first" in payout.message.text()
+        assert central.scalar("SELECT count(*) FROM vouchers WHERE status = 'redeemed'") == 0  # central was not asked
+        st.key(Qt.Key.Key_F7)
+        adjust = st.window.screens["adjust"]
+        st.qtbot.keyClicks(adjust.amount, "100.00")
+        st.qtbot.keyClick(adjust.amount, Qt.Key.Key_Return)
+        st.approve("9999", reason="change from the safe")
+        st.wait(lambda: st.window.shift is not None and st.window.shift.expected_cash_units == 14_000)
+        st.key(Qt.Key.Key_F3)
+        st.scan(ticket)
+        st.wait(lambda: payout.pay_ticket.isEnabled())
+        st.key(Qt.Key.Key_Return, payout)
+        st.idle()
+        st.wait(lambda: payout.message.text().startswith("Paid."))
+        assert st.window.shift.expected_cash_units == 6_000  # type: ignore[union-attr]
+        st.wait(lambda: central.scalar("SELECT count(*) FROM vouchers WHERE status = 'redeemed'") == 1)
+    finally:
+        st.window.close()
