@@ -360,10 +360,12 @@ class PinScreen(Screen):
 
 
 class LoginScreen(Screen):
-    """Card number (typed or scanned: a card reader types and presses Enter) and PIN."""
+    """Card number (typed or scanned: a card reader types and presses Enter) and PIN, or a scanned ticket."""
 
     sig_login = Signal(str, str)
     """(card number, PIN)."""
+    sig_ticket = Signal(str)
+    """A cash-out ticket's QR text was scanned into the card field: play it, no PIN."""
     sig_back = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -376,7 +378,8 @@ class LoginScreen(Screen):
         left = QVBoxLayout()
         left.addStretch(1)
         left.addWidget(label("Welcome", "title", Qt.AlignmentFlag.AlignLeft))
-        left.addWidget(label("Scan your player card, or type your card number and PIN.", "subtitle", Qt.AlignmentFlag.AlignLeft))
+        left.addWidget(label("Scan your player card, or type your card number and PIN.\nGot a ticket? Scan it to play its credits.",
+                             "subtitle", Qt.AlignmentFlag.AlignLeft))
         left.addSpacing(20)
         self.card = QLineEdit()
         self.card.setPlaceholderText("Card number")
@@ -431,12 +434,27 @@ class LoginScreen(Screen):
         self.ok.setText("Checking…" if busy else "Log in")
 
     def _card_entered(self) -> None:
+        if self._ticket_scanned():
+            return
         self.pin.setFocus()
         self.keypad.target = self.pin
 
     def _submit(self) -> None:
+        if self._ticket_scanned():
+            return
         self.error.setText("")
         self.sig_login.emit(self.card.text(), self.pin.text())
+
+    def _ticket_scanned(self) -> bool:
+        """A scanner types the ticket's QR text and Enter into the card field; such text is no card number."""
+        text = self.card.text()
+        if model.parse_voucher_qr(text) is None:
+            return False
+        self.error.setText("")
+        self.card.clear()  # the QR text is long and means nothing to a player
+        self.set_busy(True)
+        self.sig_ticket.emit(text)
+        return True
 
 
 # --- wallet --------------------------------------------------------------------------

@@ -7,7 +7,9 @@ Order is the point of this module. A round is played with the pure game math, it
 to show. A ticket is journaled before it is printed. A session's credits leave the
 wallet only through central's idempotent checkout (a retry with the same request id
 can never move them twice); cashing out needs no network, since the journal entry is
-the fact and sync delivers it.
+the fact and sync delivers it. A scanned cash-out ticket funds a session the same way,
+through central's idempotent ticket-in (decision 0007): online only, since central's
+record is what says the ticket is still unpaid.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from kiosk_app import session_model as model
 from kiosk_app.printer import Ticket, VoucherPrinter
-from shared.bodies import SessionCheckout
+from shared.bodies import SessionCheckout, ticket_bearer
 from shared.device_config import DeviceConfig, Limits, StaffMember
 from shared.entry import utc_timestamp
 from shared.errors import CafeError, ValidationError
@@ -32,8 +34,8 @@ from shared.games.definition import GameDefinition
 from shared.games.pool import PoolMath
 from shared.games.round import RoundResult, play, recall
 from shared.ids import new_id
-from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH
-from shared.signing import DeviceKey
+from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH, TICKET_IN_PATH
+from shared.signing import DeviceKey, decode_b64, verify
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
@@ -110,6 +112,7 @@ class KioskService:
         self._device_key: DeviceKey | None = None
         self.pin_guard = PinGuard()
         self._pending_checkout: dict[str, Any] | None = None
+        self._pending_ticket: dict[str, Any] | None = None
         self.library: GameLibrary | None = None
         self.deck: PoolDeck | None = None
 
@@ -245,8 +248,8 @@ class KioskService:
         card = card_number.strip()
         if not card:
             raise KioskRefusal("Scan your card or type its number.")
-        if model.parse_voucher_qr(card) is not None:
-            raise KioskRefusal("This kiosk cannot take tickets yet. Please redeem it at the counter.")
+        if model.parse_voucher_qr(card) is not None:  # the window sends tickets to ticket_in; a typed one lands here
+            raise KioskRefusal("That is a ticket, not a card: scan it again without a PIN.")
         if not (pin.isdigit() and 4 <= len(pin) <= 6):
             raise KioskRefusal("Type your PIN: 4 to 6 digits.")
         try:
@@ -285,6 +288,61 @@ class KioskService:
                           actor=player.player_id)
             self._deal_ahead(session.session_id)
             return session, int(answer.get("wallet_balance_units", 0))
+
+    def ticket_in(self, qr_text: str) -> model.Session:
+        """Play a scanned cash-out ticket: central pays it, whole, into a new escrow (online, idempotent), then
+        the kiosk journals that checkout under the request's id (decision 0007)."""
+        ticket = model.parse_voucher_qr(qr_text)
+        if ticket is None:
+            raise KioskRefusal("This is not one of our tickets.")
+        device = self._dev()
+        refusal = model.ticket_refusal(ticket, device.location_id)
+        if refusal:
+            raise KioskRefusal(refusal)
+        key = self._ticket_key(str(ticket["kiosk_id"]))
+        if key is not None and not verify(key, model.ticket_message(ticket), str(ticket["signature"])):
+            raise KioskRefusal("This ticket could not be verified. Please take it to the counter.")
+        with self._lock:
+            pending = self._pending_ticket
+            if pending is None or pending["voucher_id"] != ticket["voucher_id"]:
+                # The request id is the id of the entry journaled below, so central and the entry name each other.
+                pending = {"request_id": new_id(), "session_id": new_id(), "voucher_id": ticket["voucher_id"]}
+            self._pending_ticket = pending
+            answer = self._request_ticket_in(device, pending)
+            self._pending_ticket = None
+            session = model.Session.from_voucher(session_id=answer["session_id"], ticket=ticket, kiosk_id=device.device_id,
+                                                 location_id=device.location_id, amount_units=int(answer["amount_units"]),
+                                                 now_s=self.clock())
+            voucher_id = str(answer["voucher_id"])
+            device.record(SessionCheckout(session_id=session.session_id, player_id=ticket_bearer(voucher_id),
+                                          kiosk_id=session.kiosk_id, location_id=session.location_id,
+                                          amount_units=session.escrow_units, voucher_id=voucher_id),
+                          actor=session.player_id, entry_id=pending["request_id"])
+            self._deal_ahead(session.session_id)
+            return session
+
+    def _ticket_key(self, kiosk_id: str) -> bytes | None:
+        """The printing kiosk's public key when this kiosk has it (its own, or from central's config); else
+        central's record alone decides whether the ticket is good."""
+        if kiosk_id == self._dev().device_id:
+            key = self._device_key or self._dev().keystore.device_key()
+            return decode_b64(key.public_key_b64())
+        config = self.config()
+        encoded = config.kiosk_key(kiosk_id) if config else None
+        return decode_b64(encoded) if encoded else None
+
+    @staticmethod
+    def _request_ticket_in(device: Device, pending: dict[str, Any]) -> Any:
+        for attempt in range(CHECKOUT_ATTEMPTS):
+            try:
+                return device.client.request("POST", TICKET_IN_PATH, pending)
+            except Offline as exc:
+                if attempt + 1 == CHECKOUT_ATTEMPTS:
+                    raise KioskRefusal("Tickets need the connection to the cafe's server. Keep your ticket and try again "
+                                       "when the OFFLINE banner is gone, or redeem it at the counter.") from exc
+            except CentralRefused as exc:
+                raise KioskRefusal(_ticket_refusal(exc)) from exc
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _checkout(device: Device, pending: dict[str, Any]) -> Any:
@@ -411,6 +469,14 @@ class KioskService:
 
     def meters(self) -> model.Meters:
         return model.kiosk_meters(self._dev().journal.entries())
+
+
+def _ticket_refusal(exc: CentralRefused) -> str:
+    if exc.code == "voucher_redeemed":
+        return "This ticket was already paid."
+    if exc.code == "unknown_voucher":
+        return "This ticket is not known at this cafe. Please take it to the counter."
+    return "This ticket cannot be played here. Please take it to the counter."
 
 
 def _player_refusal(exc: CentralRefused) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.bodies import GameRound, SessionCheckin, SessionCheckout, VoucherIssue
+from shared.bodies import GameRound, SessionCheckin, SessionCheckout, VoucherIssue, ticket_bearer
 from shared.canonical import canonical_json
 from shared.entry import JournalEntry
 from shared.errors import ValidationError
@@ -101,6 +101,8 @@ class Session:
     wagered_units: int = 0
     won_units: int = 0
     last_win_units: int = 0
+    # Funded by a scanned ticket ("ticket in"): no wallet behind it, so it cashes out to a new ticket only.
+    from_ticket: bool = False
 
     def __post_init__(self) -> None:
         # The escrow is the player's money on this machine: it is never below zero.
@@ -110,6 +112,24 @@ class Session:
     def start(cls, *, session_id: str, player: Player, kiosk_id: str, location_id: str, amount_units: int, now_s: float) -> Session:
         return cls(session_id, player.player_id, player.display_name, kiosk_id, location_id, amount_units, amount_units,
                    now_s, now_s, now_s)
+
+    @classmethod
+    def from_voucher(cls, *, session_id: str, ticket: Mapping[str, Any], kiosk_id: str, location_id: str, amount_units: int,
+                     now_s: float) -> Session:
+        """A session funded by a scanned ticket (``parse_voucher_qr`` fields); its amount is central's answer."""
+        return cls(session_id, ticket_bearer(str(ticket["voucher_id"])), ticket_name(str(ticket["validation_number"])),
+                   kiosk_id, location_id, amount_units, amount_units, now_s, now_s, now_s, from_ticket=True)
+
+    def cash_out_choices(self) -> list[tuple[str, str, str]]:
+        """(key, label, style) of the cash-out answers; a ticket session has no account to return to."""
+        keep = ("continue", "Keep playing", "")
+        if self.from_ticket:
+            return [("ticket", "Print a ticket", "primary"), keep]
+        return [("wallet", "To my account", "primary"), ("ticket", "Print a ticket", ""), keep]
+
+    def idle_cash_out(self) -> str:
+        """Where an idle session's credits go: back to the wallet, or onto a ticket when there is none."""
+        return "ticket" if self.from_ticket else "wallet"
 
     def touched(self, now_s: float) -> Session:
         return replace(self, last_activity_s=now_s)
@@ -182,6 +202,8 @@ def idle_cashout_due(session: Session, now_s: float, idle_s: int) -> bool:
 
 def checkin_body(session: Session) -> SessionCheckin | None:
     """What cashing out to the wallet journals; nothing when the escrow is empty."""
+    if session.from_ticket:
+        raise ValidationError("a ticket session has no account to return to: cash it out to a ticket")
     if session.escrow_units <= 0:
         return None
     return SessionCheckin(session_id=session.session_id, player_id=session.player_id, kiosk_id=session.kiosk_id,
@@ -209,16 +231,36 @@ def voucher_body(session: Session, *, voucher_id: str, number: str) -> VoucherIs
 
 def voucher_message(body: VoucherIssue, issued_at: str) -> bytes:
     """The exact bytes the kiosk signs for a ticket's QR code (central and the POS check them with the kiosk's key)."""
-    return canonical_json({
-        "purpose": "cafesuite-voucher", "voucher_id": body.voucher_id, "validation_number": body.validation_number,
-        "amount_units": body.amount_units, "kiosk_id": body.kiosk_id, "location_id": body.location_id, "issued_at": issued_at,
+    return ticket_message({
+        "voucher_id": body.voucher_id, "validation_number": body.validation_number, "amount_units": body.amount_units,
+        "kiosk_id": body.kiosk_id, "location_id": body.location_id, "issued_at": issued_at,
     })
+
+
+def ticket_message(ticket: Mapping[str, Any]) -> bytes:
+    """The signed bytes of a ticket, from its fields (as ``parse_voucher_qr`` reads them off a scan)."""
+    signed = ("voucher_id", "validation_number", "amount_units", "kiosk_id", "location_id", "issued_at")
+    return canonical_json({"purpose": "cafesuite-voucher", **{name: ticket[name] for name in signed}})
 
 
 def voucher_qr_text(body: VoucherIssue, issued_at: str, signature_b64: str) -> str:
     """What the QR code holds: prefix, the signed fields and the signature, ``|``-separated."""
     return "|".join((VOUCHER_QR_PREFIX, body.voucher_id, body.validation_number, str(body.amount_units), body.kiosk_id,
                      body.location_id, issued_at, signature_b64))
+
+
+def ticket_name(validation_number: str) -> str:
+    """What the session bar calls a ticket session: the last digits a player can find on the ticket."""
+    return f"Ticket …{validation_number[-4:]}"
+
+
+def ticket_refusal(ticket: Mapping[str, Any], location_id: str) -> str | None:
+    """Why this kiosk will not even ask central about a scanned ticket (words for the player), or None."""
+    if ticket["location_id"] != location_id:
+        return "This ticket is from another cafe. Please take it to the counter there."
+    if ticket["amount_units"] <= 0:
+        return "This ticket holds no credits."
+    return None
 
 
 def parse_voucher_qr(text: str) -> dict[str, Any] | None:
@@ -241,9 +283,10 @@ def recover_session(entries: Iterable[JournalEntry], *, now_s: float) -> Session
     for entry in entries:
         body = entry.body
         if isinstance(body, SessionCheckout):
+            ticket = body.voucher_id is not None
             open_sessions[body.session_id] = Session(
-                body.session_id, body.player_id, "Player", body.kiosk_id, body.location_id, body.amount_units, body.amount_units,
-                now_s, now_s, now_s)
+                body.session_id, body.player_id, "Ticket" if ticket else "Player", body.kiosk_id, body.location_id,
+                body.amount_units, body.amount_units, now_s, now_s, now_s, from_ticket=ticket)
         elif isinstance(body, GameRound) and body.session_id in open_sessions:
             s = open_sessions[body.session_id]
             open_sessions[body.session_id] = replace(

@@ -184,6 +184,7 @@ class KioskWindow(QWidget):
         self.attract.sig_touched.connect(self._to_login)
         self.attract.sig_staff.connect(lambda: self._ask_pin("staff"))
         self.login_screen.sig_login.connect(self._login)
+        self.login_screen.sig_ticket.connect(self._ticket_in)
         self.login_screen.sig_back.connect(self.to_attract)
         self.wallet.sig_start.connect(self._start_session)
         self.wallet.sig_logout.connect(self.to_attract)
@@ -311,7 +312,7 @@ class KioskWindow(QWidget):
         elif self.session is not None:
             text = "OFFLINE · Play continues on this session's credits; cashing out works. New sessions need the connection."
         else:
-            text = "OFFLINE · Starting a new session needs the connection to the cafe's server."
+            text = "OFFLINE · Starting a new session or playing a ticket needs the connection to the cafe's server."
         self.banner_text.setText(text)
         self.banner.show()
 
@@ -339,6 +340,14 @@ class KioskWindow(QWidget):
     def _login(self, card: str, pin: str) -> None:
         self.login_screen.set_busy(True)
         self.worker.run(lambda: self.service.login(card, pin), self._logged_in, self._login_failed)
+
+    def _ticket_in(self, qr_text: str) -> None:
+        self.worker.run(lambda: self.service.ticket_in(qr_text), self._ticket_accepted, self._login_failed)
+
+    def _ticket_accepted(self, session: model.Session) -> None:
+        self.login_screen.set_busy(False)
+        self.player = None  # a ticket has no account behind it
+        self._session_started((session, 0))
 
     def _logged_in(self, player: model.Player) -> None:
         self.player = player
@@ -463,7 +472,7 @@ class KioskWindow(QWidget):
             if busy or self.current not in ("lobby", "game", "choice"):
                 return
             if model.idle_cashout_due(self.session, now, self.limits.kiosk_idle_cashout_s):
-                self._cash_out("wallet", timed_out=True)
+                self._cash_out(self.session.idle_cash_out(), timed_out=True)
             elif self.current != "choice" and model.reality_check_due(self.session, now, self.limits.reality_check_minutes):
                 self._reality_check()
         elif self.current in ("login", "wallet") and now - self._last_input_s >= NO_SESSION_IDLE_S:
@@ -490,8 +499,8 @@ class KioskWindow(QWidget):
             return
         self._screen_before_reality = self.current
         self._choice_mode = "cashout"
-        self.choice.ask("Cash out", "Where should your credits go?", model.credits(self.session.escrow_units),
-                        [("wallet", "To my account", "primary"), ("ticket", "Print a ticket", ""), ("continue", "Keep playing", "")])
+        question = "Your credits go onto a new ticket." if self.session.from_ticket else "Where should your credits go?"
+        self.choice.ask("Cash out", question, model.credits(self.session.escrow_units), self.session.cash_out_choices())
         self.show_screen("choice")
 
     def _choice(self, key: str) -> None:
@@ -503,7 +512,7 @@ class KioskWindow(QWidget):
         elif key == "cashout":
             self.session = self.session.reality_checked(self.clock())
             self._ask_cash_out()
-        elif key in ("wallet", "ticket"):
+        elif key == "ticket" or (key == "wallet" and not self.session.from_ticket):
             self._cash_out(key)
 
     def _cash_out(self, where: str, *, timed_out: bool = False) -> None:

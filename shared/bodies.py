@@ -215,12 +215,35 @@ class _SessionMove(Body):
 
 @dataclass(frozen=True)
 class SessionCheckout(_SessionMove):
-    """Credits leave the wallet into the escrow of one kiosk session ("transfer to machine")."""
+    """Credits leave the wallet into the escrow of one kiosk session ("transfer to machine").
+
+    With ``voucher_id`` the source is a cash-out ticket scanned at the kiosk ("ticket in",
+    decision 0007): the voucher's balance moves into the escrow, and ``player_id`` is the
+    ticket's bearer, ``ticket_bearer(voucher_id)``, since a ticket has no wallet behind it.
+    """
 
     kind: ClassVar[str] = "session_checkout"
+    voucher_id: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.voucher_id is not None and self.player_id != ticket_bearer(check_ref(self.voucher_id, "voucher_id")):
+            raise ValidationError("a ticket-in checkout's player_id is the ticket's bearer (ticket:<voucher_id>)")
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        if self.voucher_id is None:
+            del data["voucher_id"]  # wallet checkouts keep the exact bytes (and hashes) they always had
+        return data
 
     def postings(self) -> tuple[Posting, ...]:
-        return move(CREDITS, self.amount_units, account("wallet", self.player_id), account("escrow", self.session_id))
+        source = account("voucher", self.voucher_id) if self.voucher_id is not None else account("wallet", self.player_id)
+        return move(CREDITS, self.amount_units, source, account("escrow", self.session_id))
+
+
+def ticket_bearer(voucher_id: str) -> str:
+    """Who a ticket-in session belongs to: whoever holds the ticket (there is no player account)."""
+    return f"ticket:{voucher_id}"
 
 
 @dataclass(frozen=True)

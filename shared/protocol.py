@@ -33,6 +33,9 @@ PLAYERS_PATH = f"{API}/players"
 """POST (signed): register a player; GET ``/players/by-card/{card}`` or ``/players/{id}``: player and wallet balance."""
 CHECKOUT_PATH = f"{API}/sessions/checkout"
 """POST (signed, kiosk): ``{request_id, session_id, player_id, amount_units|null}``: wallet → ``escrow:<session_id>``."""
+TICKET_IN_PATH = f"{API}/sessions/ticket-in"
+"""POST (signed, kiosk): ``{request_id, session_id, voucher_id}``: the voucher issued → redeemed and its whole
+balance ``voucher:<id>`` → ``escrow:<session_id>``, once (decision 0007)."""
 VOUCHER_REDEEM_PATH = f"{API}/vouchers/redeem"
 """POST (signed): ``{request_id, voucher_id}``: issued → redeemed, once."""
 

@@ -18,3 +18,8 @@ def by_request(conn: Connection, request_id: str) -> Any | None:
 def insert_checkout(conn: Connection, **values: Any) -> bool:
     """False when the request id or the session id is already taken (unique constraints decide)."""
     return insert_ignoring_conflict(conn, checkouts, values)
+
+
+def session_taken(conn: Connection, session_id: str) -> bool:
+    """A wallet checkout already opened this session id (a ticket-in must open a new one)."""
+    return conn.execute(sa.select(checkouts.c.request_id).where(checkouts.c.session_id == session_id)).first() is not None

@@ -25,3 +25,23 @@ class CheckoutResponseBody(BaseModel):
     tx_id: str
     wallet_balance_units: int = Field(description="the wallet balance right after this checkout")
     created_at: str
+
+
+class TicketInRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    request_id: str = Field(pattern=REF, max_length=64,
+                            description="client-made, the id of the kiosk's coming session_checkout entry; the same id twice "
+                                        "returns the same result")
+    session_id: str = Field(pattern=REF, description="client-made kiosk session id; the escrow is escrow:<session_id>")
+    voucher_id: str = Field(pattern=REF, max_length=54, description="the scanned cash-out ticket's voucher id")
+
+
+class TicketInResponseBody(BaseModel):
+    request_id: str
+    session_id: str
+    voucher_id: str
+    amount_units: int = Field(description="the voucher's whole balance, now in the escrow")
+    escrow_account: str
+    tx_id: str
+    created_at: str
