@@ -19,14 +19,13 @@ logged with its reason and the next slot tries again.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,25 +156,26 @@ def prune_nonces(engine: Engine, now_s: float | None = None) -> str:
     return f"pruned {removed} request nonce(s) older than {2 * MAX_CLOCK_SKEW_S} s"
 
 
-def nightly_reports_job() -> Callable[[Engine], str] | None:
-    """The REPORTS area's nightly generation, when that area provides it (imported lazily)."""
-    try:
-        reports_service = importlib.import_module("central_server.reports.service")
-    except ImportError:
-        return None
-    generate = getattr(reports_service, "generate_nightly_reports", None)
-    if generate is None:
-        return None
+NIGHTLY_REPORT_DAYS = 2  # a location behind UTC finishes its day after 01:00 UTC: yesterday's copy is redone next night
 
-    def run(engine: Engine) -> str:
-        result = generate(engine)
-        return f"nightly reports: {result}" if result is not None else "nightly reports generated"
 
-    return run
+def nightly_reports(engine: Engine, now: datetime | None = None) -> str:
+    """Keep the reports of the last ``NIGHTLY_REPORT_DAYS`` UTC days (generation is idempotent)."""
+    from central_server.reports.service import generate_nightly_reports
+
+    today = (now or datetime.now(UTC)).date()
+    lines = []
+    for back in range(NIGHTLY_REPORT_DAYS, 0, -1):
+        result = generate_nightly_reports(engine, today - timedelta(days=back))
+        lines.append(f"{result.day}: {len(result.inserted)} new, {len(result.updated)} updated, "
+                     f"{len(result.unchanged)} unchanged, {len(result.failed)} failed")
+        if result.failed:
+            log.warning("nightly reports for %s failed for %s", result.day, sorted(result.failed))
+    return "nightly reports " + "; ".join(lines)
 
 
 def default_jobs(engine: Engine, data_dir: Path, backup_dir: Path | None = None) -> list[Job]:
-    """Daily backup (03:00 UTC, then retention), nonce pruning (hourly), nightly reports (01:00 UTC) when available."""
+    """Daily backup (03:00 UTC, then retention), nonce pruning (hourly), nightly reports (01:00 UTC)."""
     from central_server.ops import backup
 
     # Beside the data directory, not in it: whoever copies the data directory (keys included)
@@ -191,9 +191,7 @@ def default_jobs(engine: Engine, data_dir: Path, backup_dir: Path | None = None)
         Job("backup", 86_400, 3 * 3600, daily_backup),
         Job("prune_nonces", 3600, 0, lambda: prune_nonces(engine)),
     ]
-    reports = nightly_reports_job()
-    if reports is not None:
-        jobs.append(Job("nightly_reports", 86_400, 3600, lambda: reports(engine)))
+    jobs.append(Job("nightly_reports", 86_400, 3600, lambda: nightly_reports(engine)))
     return jobs
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 from central_server.reports import service
 from shared.reports import LOCATION_DAY_PATH, DailyReport
@@ -120,3 +121,20 @@ def test_nightly_generation_is_idempotent_and_catches_late_entries(central: Cent
     with central.engine.connect() as conn:
         [kept] = service.stored_location_reports(conn, ["loc-1"], DAY, DAY)
     assert kept.sales_units == 7300
+
+
+def test_the_scheduled_nightly_job_keeps_the_reports_of_the_last_two_days(central: Central, pos: Device, kiosk: Device,
+                                                                         tmp_path: Path) -> None:
+    from central_server.ops import jobs
+
+    play_a_day(pos, kiosk)
+    push_all(pos)
+    push_all(kiosk)
+    [job] = [j for j in jobs.default_jobs(central.engine, tmp_path) if j.name == "nightly_reports"]
+    assert job.run().startswith("nightly reports ")  # what the scheduler calls, as it calls it (tonight: no entries)
+    after_midnight = datetime.combine(DAY + timedelta(days=1), time(1, 5), tzinfo=UTC)
+    line = jobs.nightly_reports(central.engine, now=after_midnight)
+    assert f"{DAY}: 2 new, 0 updated, 0 unchanged, 0 failed" in line
+    assert central.scalar("SELECT count(*) FROM daily_reports WHERE day = :d", d=DAY.isoformat()) == 2
+    next_night = jobs.nightly_reports(central.engine, now=after_midnight + timedelta(days=1))
+    assert f"{DAY}: 0 new, 0 updated, 2 unchanged" in next_night  # the day is looked at once more, and kept
