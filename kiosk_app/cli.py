@@ -67,8 +67,10 @@ def launch(data_dir: Path, *, central: str = "", windowed: bool = False, printer
     from kiosk_app.service import KioskService
     from kiosk_app.sounds import Sounds
     from kiosk_app.window import KioskWindow
+    from sync.logs import setup_device_logging
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    setup_device_logging(data_dir, "kiosk")  # rotated files in <data-dir>/logs, what cafe support-bundle packs
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window_ref: list[KioskWindow] = []
     service = KioskService(data_dir, printer=VoucherPrinter(printer, data_dir),

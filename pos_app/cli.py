@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if data_dir.exists() and not data_dir.is_dir():
         raise CafeError(f"--data-dir {data_dir} is not a folder")
     open_printer(args.printer if not args.printer.startswith(("network", "usb")) else "dummy", data_dir, "check")
+    from sync.logs import setup_device_logging
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    setup_device_logging(data_dir, "pos")  # rotated files in <data-dir>/logs, what cafe support-bundle packs
     app = QApplication.instance() or QApplication(sys.argv[:1])
     service = PosService(data_dir, printer=ReceiptPrinter(args.printer, data_dir))
     window = MainWindow(service)

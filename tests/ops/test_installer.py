@@ -38,3 +38,4 @@ def test_kiosk_build_runs_version_and_smoke(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=120, env=env)
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr[-3000:]
     assert "first screen enroll" in smoke.stdout  # a kiosk not enrolled yet opens on its enrollment screen
+    assert (tmp_path / "kiosk-data" / "logs" / "kiosk.log").is_file()  # the built app keeps its rotating log
