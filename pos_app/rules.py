@@ -193,7 +193,9 @@ def check_cash_payout(state: ShiftState, cash_units: int) -> None:
                       "(F7 Adjust drawer), then pay", code="drawer_short")
 
 
-def check_sale(state: ShiftState | None, amount_units: int, limits: Limits, *, player_excluded: bool) -> None:
+def check_sale(state: ShiftState | None, amount_units: int, limits: Limits, *, player_excluded: bool,
+               day_sales_units: int = 0) -> None:
+    """``day_sales_units``: what this counter has sold today (net of voids), for the location's daily limit."""
     if state is None:
         raise Refused("open a shift before taking money")
     if amount_units <= 0:
@@ -202,6 +204,10 @@ def check_sale(state: ShiftState | None, amount_units: int, limits: Limits, *, p
         raise Refused("this player is self-excluded: no sales")
     if state.sales_units + amount_units > limits.shift_limit_units:
         raise Refused("this sale would pass the shift's sales limit; ask a manager")
+    if day_sales_units + amount_units > limits.daily_sales_limit_units:
+        cap = limits.daily_sales_limit_units
+        raise Refused(f"this sale would pass the location's daily sales limit of {cap // 100}.{cap % 100:02d} credits",
+                      code="daily_limit")
     left = offline_budget_left(state, limits)
     if amount_units > left:
         raise Refused(f"offline budget reached: {left // 100}.{left % 100:02d} credits left until central confirms the "

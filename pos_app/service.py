@@ -320,7 +320,8 @@ class PosService:
             raise Refused("type the card terminal's reference for a card payment")
         with self._lock:
             state = self.shift()
-            rules.check_sale(state, amount_units, limits, player_excluded=player.self_excluded)
+            rules.check_sale(state, amount_units, limits, player_excluded=player.self_excluded,
+                             day_sales_units=self._sales_today())
             assert state is not None
             body = Sale(player_id=player.player_id, location_id=device.location_id, pos_id=device.device_id,
                         shift_id=state.shift_id, amount_units=amount_units, cash_units=cash_units, currency=state.currency,
@@ -553,6 +554,14 @@ class PosService:
             raise CentralRefused(_readable(exc), code=exc.code, http_status=exc.http_status) from exc
 
     # -- reports -------------------------------------------------------------------------------------
+
+    def _sales_today(self) -> int:
+        """This counter's credits sold today (UTC, net of voids), from its own journal: what the edge
+        knows of the location's daily limit while offline; central sees the whole location."""
+        device, today = self._dev(), self._now().date()
+        since = (self._now() - dt.timedelta(days=2)).strftime("%Y-%m-%d")  # voids may name yesterday's sales
+        recent = [e for e in self._entries if e.created_at >= since]
+        return build_daily_report(recent, location_id=device.location_id, day=today, tz="UTC").sales_units
 
     def day_report(self, day: dt.date) -> tuple[DailyReport, str]:
         """The location's day from central, or (offline) this station's own entries; and where it came from."""
