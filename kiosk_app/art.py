@@ -134,8 +134,8 @@ def draw_symbol(p: QPainter, rect: QRectF, name: str) -> None:
     p.restore()
 
 
-def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool = True) -> QPixmap:
-    """A lobby tile picture for a game of ``engine``."""
+def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool = True, subtitle: str = "") -> QPixmap:
+    """A lobby tile picture for a game of ``engine``: art, the title and a small ``subtitle`` line (its RTP)."""
     pix = QPixmap(width, height)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
@@ -149,7 +149,7 @@ def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool
     p.setPen(QPen(QColor(theme.GOLD), 4))
     p.setBrush(QBrush(bg))
     p.drawRoundedRect(frame, 26, 26)
-    art = QRectF(frame.left() + 20, frame.top() + 20, frame.width() - 40, frame.height() * 0.6)
+    art = QRectF(frame.left() + 20, frame.top() + 20, frame.width() - 40, frame.height() * (0.56 if subtitle else 0.6))
     if engine == "reels":
         for i, name in enumerate(("seven", "cherry", "star")):
             cell = QRectF(art.left() + i * art.width() / 3, art.top(), art.width() / 3, art.height())
@@ -158,10 +158,14 @@ def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool
             p.drawRoundedRect(cell.adjusted(6, 6, -6, -6), 14, 14)
             draw_symbol(p, cell.adjusted(10, 10, -10, -10), name)
     elif engine == "keno":
+        # Two rows of five balls, a gap of a fifth of a radius between neighbours: they never overlap.
+        r = min(art.height() / 4.4, art.width() / 10.8)
+        step = r * 2.2
+        first_x = art.center().x() - 2 * step
+        first_y = art.center().y() - step / 2
         for i in range(10):
-            r = art.height() / 4.6
-            cx = art.left() + r + (i % 5) * (art.width() - 2 * r) / 4
-            cy = art.top() + r + (i // 5) * r * 2.4
+            cx = first_x + (i % 5) * step
+            cy = first_y + (i // 5) * step
             ball = QRectF(cx - r, cy - r, 2 * r, 2 * r)
             p.setPen(QPen(QColor("#ffffff"), 2))
             p.setBrush(_radial(ball, "#ffe27a" if i in (1, 4, 7) else "#7fd4ff", "#b8860b" if i in (1, 4, 7) else "#1a5f8f"))
@@ -182,7 +186,13 @@ def thumbnail(engine: str, title: str, width: int, height: int, *, enabled: bool
         draw_symbol(p, QRectF(card.center().x(), card.top(), card.width() / 2, card.height()), "diamond")
     p.setPen(QColor(theme.TEXT if enabled else theme.MUTED))
     p.setFont(theme.font(max(18, int(height * 0.085))))
-    p.drawText(QRectF(frame.left(), art.bottom() + 8, frame.width(), frame.height() * 0.22), Qt.AlignmentFlag.AlignCenter, title)
+    title_rect = QRectF(frame.left(), art.bottom() + 6, frame.width(), frame.height() * (0.17 if subtitle else 0.22))
+    p.drawText(title_rect, Qt.AlignmentFlag.AlignCenter, title)
+    if subtitle:
+        p.setPen(QColor(theme.MUTED if enabled else "#7f6d99"))
+        p.setFont(theme.font(max(15, int(height * 0.05)), theme.QFont.Weight.DemiBold))
+        p.drawText(QRectF(frame.left(), title_rect.bottom(), frame.width(), frame.height() * 0.1),
+                   Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, subtitle)
     if not enabled:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 120))

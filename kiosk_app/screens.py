@@ -5,10 +5,11 @@ window drives the service through the worker, ``session_model`` decides)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPaintEvent, QPen, QRadialGradient
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QLinearGradient, QPainter, QPaintEvent, QPen, QRadialGradient
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -40,6 +41,24 @@ def label(text: str, name: str = "", align: Qt.AlignmentFlag = Qt.AlignmentFlag.
         widget.setObjectName(name)
     widget.setAlignment(align)
     widget.setWordWrap(True)
+    return widget
+
+
+class Notice(QLabel):
+    """A word-wrapped label that takes no room while it has nothing to say (an error under a row of buttons
+    would otherwise leave a gap that pushes centred content off centre)."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
+def notice(name: str, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> Notice:
+    widget = Notice()
+    widget.setObjectName(name)
+    widget.setAlignment(align)
+    widget.setWordWrap(True)
+    widget.hide()
     return widget
 
 
@@ -172,18 +191,31 @@ class EnrollScreen(Screen):
 
 
 class AttractScreen(Screen):
-    """Idle loop: drifting symbols, a shimmering title and a pulsing call to touch."""
+    """Idle loop: drifting symbols, a shimmering title and a pulsing call to touch.
+
+    A card reader or QR scanner types like a keyboard: a fast burst of characters, then Enter.
+    Such a burst here is a player who scanned without touching first; it is handed on whole
+    (``sig_scanned``) for the login screen to treat as if scanned into its card field."""
 
     sig_touched = Signal()
     """A player touched the screen."""
     sig_staff = Signal()
     """The staff corner was pressed."""
+    sig_scanned = Signal(str)
+    """A scanner burst ended with Enter: the text scanned (a card number or a ticket's QR text)."""
 
     SYMBOLS = ("seven", "cherry", "star", "bell", "diamond", "crown", "melon", "gold-bar", "plum", "lemon")
+    SCAN_MIN_CHARS = 4  # the shortest card number central issues or accepts
+    SCAN_MAX_GAP_S = 0.05  # a scanner's keys come a few ms apart; a person's far slower
+    SCAN_MAX_CHARS = 512  # a ticket's QR text is about 200 characters
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
         self.phase = 0.0
+        self._clock = clock
+        self._burst = ""
+        self._last_key_s = -math.inf
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # key presses (a scanner's) land here, not on the window
         self._build_ui()
 
     def _build_ui(self) -> None:
@@ -206,10 +238,25 @@ class AttractScreen(Screen):
         self.staff.clicked.connect(self.sig_staff.emit)
 
     def showEvent(self, event: object) -> None:
+        self._burst = ""
+        self.setFocus()
         self.timer.start()
 
     def hideEvent(self, event: object) -> None:
         self.timer.stop()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        now = self._clock()
+        fast = now - self._last_key_s <= self.SCAN_MAX_GAP_S
+        self._last_key_s = now
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            burst, self._burst = self._burst, ""
+            if fast and len(burst) >= self.SCAN_MIN_CHARS:
+                self.sig_scanned.emit(burst)
+            return
+        text = event.text()
+        if text and text.isprintable():
+            self._burst = ((self._burst if fast else "") + text)[-self.SCAN_MAX_CHARS:]
 
     def _tick(self) -> None:
         self.phase += 0.033
@@ -433,6 +480,11 @@ class LoginScreen(Screen):
         self.ok.setEnabled(not busy)
         self.ok.setText("Checking…" if busy else "Log in")
 
+    def scan(self, text: str) -> None:
+        """What a card reader or QR scanner does here: the text into the card field, then Enter."""
+        self.card.setText(text)
+        self._card_entered()
+
     def _card_entered(self) -> None:
         if self._ticket_scanned():
             return
@@ -473,27 +525,45 @@ class WalletScreen(Screen):
 
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(80, 50, 80, 50)
+        outer.setContentsMargins(80, 30, 80, 30)
+        outer.setSpacing(8)  # the screen must fit 768 px high with everything touch-sized
+        outer.addStretch(1)
         self.greeting = label("", "title")
         outer.addWidget(self.greeting)
+        self.card_line = label("", "subtitle")
+        outer.addWidget(self.card_line)
         box = panel()
         box_layout = QVBoxLayout(box)
-        box_layout.setContentsMargins(40, 24, 40, 24)
+        box_layout.setContentsMargins(48, 24, 48, 24)
         box_layout.addWidget(label("YOUR ACCOUNT", "meterCaption"))
         self.balance = label("0.00", "bigValue")
         box_layout.addWidget(self.balance)
         box_layout.addWidget(label("credits", "subtitle"))
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
-        outer.addSpacing(20)
-        outer.addWidget(label("How many credits do you want to play with?", "subtitle"))
+        outer.addSpacing(12)
+        # The choices sit in one centred column: a full-width button is a long reach on a wide screen.
+        column = QWidget()
+        column.setMinimumWidth(860)
+        column.setMaximumWidth(1000)
+        choices = QVBoxLayout(column)
+        choices.setContentsMargins(0, 0, 0, 0)
+        choices.setSpacing(18)
+        choices.addWidget(label("How many credits do you want to play with?", "subtitle"))
         self.amounts = QHBoxLayout()
         self.amounts.setSpacing(18)
-        outer.addLayout(self.amounts)
+        self.amounts.addStretch(1)  # the buttons go between these two: see show_player
+        self.amounts.addStretch(1)
+        choices.addLayout(self.amounts)
         self.all = button("Play everything", "primary")
         self.all.setMinimumHeight(96)
-        outer.addWidget(self.all)
-        self.error = label("", "error")
-        outer.addWidget(self.error)
+        choices.addWidget(self.all)
+        self.error = notice("error")
+        choices.addWidget(self.error)
+        centre = QHBoxLayout()
+        centre.addStretch(1)
+        centre.addWidget(column, 4)
+        centre.addStretch(1)
+        outer.addLayout(centre)
         outer.addStretch(1)
         self.logout = button("Log out", min_width=220)
         outer.addWidget(self.logout, 0, Qt.AlignmentFlag.AlignLeft)
@@ -502,18 +572,20 @@ class WalletScreen(Screen):
         self._amount_buttons: list[QPushButton] = []
 
     def show_player(self, player: model.Player) -> None:
-        self.greeting.setText(f"Hello, {player.display_name}")
+        title, card_line = model.welcome(player)
+        self.greeting.setText(title)
+        self.card_line.setText(card_line)
         self.balance.setText(model.credits(player.balance_units))
         self.error.setText("")
         for b in self._amount_buttons:
+            self.amounts.removeWidget(b)
             b.deleteLater()
         self._amount_buttons = []
-        self.amounts.addStretch(1)
         for amount in model.checkout_choices(player.balance_units):
             b = button(model.credits(amount), min_width=200)
             b.setMinimumHeight(96)
             b.clicked.connect(lambda _=False, a=amount: self.sig_start.emit(a))
-            self.amounts.addWidget(b)
+            self.amounts.insertWidget(self.amounts.count() - 1, b)  # before the trailing stretch
             self._amount_buttons.append(b)
         self.all.setText(f"Play all {model.credits(player.balance_units)}")
         self.all.setEnabled(player.balance_units > 0)
@@ -540,7 +612,7 @@ class SessionBar(QFrame):
     def _build_ui(self) -> None:
         row = QHBoxLayout(self)
         row.setContentsMargins(24, 8, 24, 8)
-        self.player = label("", "subtitle", Qt.AlignmentFlag.AlignLeft)
+        self.player = label("", "subtitle", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.player.setWordWrap(False)
         row.addWidget(self.player, 1)
         self.credits = Meter("Credits")
@@ -584,6 +656,7 @@ class LobbyScreen(Screen):
 
     def set_games(self, games: Sequence[GameDefinition], available: dict[str, bool], rtp_text: dict[str, str]) -> None:
         for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
             tile.deleteLater()
         self.tiles = {}
         notes = []
@@ -597,8 +670,10 @@ class LobbyScreen(Screen):
             tile.setProperty("engine", definition.engine)
             tile.setProperty("title", definition.title)
             tile.setProperty("enabled_game", enabled)
+            rtp_line = f"Return to player {rtp_text[definition.id]}" if definition.id in rtp_text else ""
+            tile.setProperty("rtp", rtp_line)
             tile.setEnabled(enabled)
-            tile.setToolTip(f"{definition.title} · RTP {rtp_text.get(definition.id, '')}")
+            tile.setToolTip(" · ".join(t for t in (definition.title, rtp_line) if t))
             tile.clicked.connect(lambda _=False, g=definition.id: self.sig_game.emit(g))
             self.grid.addWidget(tile)
             self.tiles[definition.id] = tile
@@ -615,7 +690,7 @@ class LobbyScreen(Screen):
             w = max(300, int(min(self.width() / max(1, len(self.tiles)) - 60, 520)))
             h = int(w * 0.82)
             tile.setIcon(QIcon(thumbnail(str(tile.property("engine")), str(tile.property("title")), w, h,
-                                         enabled=bool(tile.property("enabled_game")))))
+                                         enabled=bool(tile.property("enabled_game")), subtitle=str(tile.property("rtp")))))
             tile.setIconSize(QSize(w, h))
             tile.setMinimumHeight(h)
 
@@ -740,13 +815,19 @@ class ChoiceScreen(Screen):
         self.title = label("", "title")
         self.body = label("", "subtitle")
         self.value = label("", "bigValue")
+        self.unit = label("credits", "subtitle")
         layout.addWidget(self.title)
         layout.addWidget(self.body)
-        layout.addWidget(self.value)
+        amount = QVBoxLayout()  # the amount and its unit read as one: no panel spacing between them
+        amount.setSpacing(0)
+        amount.addWidget(self.value)
+        amount.addWidget(self.unit)
+        layout.addLayout(amount)
+        layout.addSpacing(6)
         self.row = QHBoxLayout()
         self.row.setSpacing(24)
         layout.addLayout(self.row)
-        self.error = label("", "error")
+        self.error = notice("error")
         layout.addWidget(self.error)
         outer.addWidget(box)
         outer.addStretch(1)
@@ -757,8 +838,10 @@ class ChoiceScreen(Screen):
         self.body.setText(body)
         self.value.setText(value)
         self.value.setVisible(bool(value))
+        self.unit.setVisible(bool(value))
         self.error.setText("")
         for b in self.buttons.values():
+            self.row.removeWidget(b)
             b.deleteLater()
         self.buttons = {}
         for key, text, style in answers:
@@ -835,6 +918,7 @@ class MetersScreen(Screen):
         self.grid.setHorizontalSpacing(60)
         self.grid.setVerticalSpacing(14)
         outer.addWidget(self.box, 1)
+        outer.addSpacing(24)
         self.back = button("Back", "primary", min_width=240)
         outer.addWidget(self.back, 0, Qt.AlignmentFlag.AlignRight)
         self.back.clicked.connect(self.sig_back.emit)
@@ -843,8 +927,9 @@ class MetersScreen(Screen):
     def show_meters(self, meters: model.Meters) -> None:
         for i, (name, value) in enumerate(meters.rows()):
             if name not in self.values:
-                self.grid.addWidget(label(name.upper(), "meterCaption", Qt.AlignmentFlag.AlignLeft), i, 0)
-                self.values[name] = label("", "meterValue", Qt.AlignmentFlag.AlignRight)
+                # Both vertically centred in the row: the caption is smaller than its value.
+                self.grid.addWidget(label(name.upper(), "meterCaption", Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), i, 0)
+                self.values[name] = label("", "meterValue", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.grid.addWidget(self.values[name], i, 1)
             self.values[name].setText(value)
 
@@ -888,7 +973,8 @@ class RecallScreen(Screen):
         for item in rounds:
             b = item.round.body
             title = item.definition.title if item.definition else b.game_id
-            text = f"{item.round.created_at[11:19]}  {title}\nbet {model.credits(b.bet_units)} · win {model.credits(b.win_units)}"
+            when = model.local_time_text(item.round.created_at)[11:]
+            text = f"{when}  {title}\nbet {model.credits(b.bet_units)} · win {model.credits(b.win_units)}"
             QListWidgetItem(text, self.list)
         if rounds:
             self.list.setCurrentRow(0)
@@ -906,7 +992,8 @@ class RecallScreen(Screen):
             self.view = None
         agree = item.result is not None and item.result.win_units == body.win_units and dict(item.result.outcome) == body.outcome
         self.detail.setText(
-            f"Round {body.round_no} of session {body.session_id[:13]}…  ·  journal #{item.round.seq}  ·  {item.round.created_at}\n"
+            f"{model.local_time_text(item.round.created_at)}  ·  journal #{item.round.seq}\n"
+            f"Round {body.round_no} of session {body.session_id[:13]}…\n"
             f"Bet {model.credits(body.bet_units)}  ·  Win {model.credits(body.win_units)}  ·  "
             + ("replay matches the journal" if agree else f"REPLAY DIFFERS: {item.problem or 'outcome mismatch'}"))
         if item.definition is not None and item.result is not None:
@@ -929,12 +1016,21 @@ class GoodbyeScreen(Screen):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(80, 60, 80, 60)
         outer.addStretch(1)
+        outer.setSpacing(14)
         self.title = label("", "title")
         self.value = label("", "bigValue")
+        self.unit = label("credits", "subtitle")
         self.body = label("", "subtitle")
-        self.error = label("", "error")
-        for w in (self.title, self.value, self.body, self.error):
+        self.error = notice("error")
+        outer.addWidget(self.title)
+        amount = QVBoxLayout()
+        amount.setSpacing(0)
+        amount.addWidget(self.value)
+        amount.addWidget(self.unit)
+        outer.addLayout(amount)
+        for w in (self.body, self.error):
             outer.addWidget(w)
+        outer.addSpacing(10)
         self.done = button("Done", "primary", min_width=280)
         outer.addWidget(self.done, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(1)
@@ -943,5 +1039,7 @@ class GoodbyeScreen(Screen):
     def show_text(self, title: str, value: str, body: str, error: str = "") -> None:
         self.title.setText(title)
         self.value.setText(value)
+        self.value.setVisible(bool(value))
+        self.unit.setVisible(bool(value))
         self.body.setText(body)
         self.error.setText(error)

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.bodies import GameRound, SessionCheckin, SessionCheckout, VoucherIssue, ticket_bearer
 from shared.canonical import canonical_json
-from shared.entry import JournalEntry
+from shared.entry import JournalEntry, parse_utc_timestamp
 from shared.errors import ValidationError
 from shared.games.definition import GameDefinition
 from shared.games.round import RoundResult, check_stake, round_body_fields
@@ -65,6 +65,26 @@ class Player:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"central's player answer is malformed ({exc})") from exc
+
+    @property
+    def first_name(self) -> str | None:
+        """The player's first name, or None when central only knows the card (its display name is then the
+        masked card number, e.g. "Card …1155", or empty)."""
+        name = " ".join(self.display_name.split())
+        if not name or "…" in name or "*" in name or any(c.isdigit() for c in name) or name.lower().startswith("card "):
+            return None
+        return name.split(" ")[0]
+
+    @property
+    def card_ending(self) -> str:
+        """The last digits of the card, as a player finds them printed on it."""
+        return self.card_number.strip()[-4:]
+
+
+def welcome(player: Player) -> tuple[str, str]:
+    """(greeting, line under it) for the wallet screen: the first name when known, else the card's ending."""
+    title = f"Welcome, {player.first_name}!" if player.first_name else "Welcome!"
+    return title, f"Card ending in {player.card_ending}" if player.card_ending else ""
 
 
 def checkout_choices(balance_units: int) -> list[int]:
@@ -305,6 +325,15 @@ class RecalledRound:
     seq: int
     created_at: str
     body: GameRound
+
+
+def local_time_text(timestamp: str) -> str:
+    """A journal timestamp (UTC, microseconds) as staff read it: local time to the second, "2026-12-01 19:39:50"."""
+    try:
+        moment = parse_utc_timestamp(timestamp)
+    except ValueError:
+        return timestamp
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def last_rounds(entries: Iterable[JournalEntry], count: int = RECALL_ROUNDS) -> list[RecalledRound]:

@@ -160,7 +160,7 @@ class KioskWindow(QWidget):
         root.addWidget(self.stack, 1)
         self.screens: dict[str, QWidget] = {}
         self.enroll_screen = self._add("enroll", EnrollScreen())
-        self.attract = self._add("attract", AttractScreen())
+        self.attract = self._add("attract", AttractScreen(clock=self.clock))
         self.login_screen = self._add("login", LoginScreen())
         self.wallet = self._add("wallet", WalletScreen())
         self.lobby = self._add("lobby", LobbyScreen())
@@ -182,6 +182,7 @@ class KioskWindow(QWidget):
         self.enroll_screen.sig_fetch.connect(self._fetch_fingerprint)
         self.enroll_screen.sig_enroll.connect(self._enroll)
         self.attract.sig_touched.connect(self._to_login)
+        self.attract.sig_scanned.connect(self._scanned_on_attract)
         self.attract.sig_staff.connect(lambda: self._ask_pin("staff"))
         self.login_screen.sig_login.connect(self._login)
         self.login_screen.sig_ticket.connect(self._ticket_in)
@@ -327,6 +328,11 @@ class KioskWindow(QWidget):
     def _to_login(self) -> None:
         self.login_screen.reset()
         self.show_screen("login")
+
+    def _scanned_on_attract(self, text: str) -> None:
+        """A card or ticket scanned without touching first: handled as if scanned at the login screen."""
+        self._to_login()
+        self.login_screen.scan(text)
 
     def to_attract(self) -> None:
         self.goodbye_timer.stop()
