@@ -44,7 +44,7 @@ class GameView(QWidget):
         self.result: RoundResult | None = None
         self.animating = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(560, 360)
+        self.setMinimumSize(560, 300)  # leaves room for the offline banner at 768 px high
 
     def _sound(self, name: str) -> None:
         if self.sounds is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk_app import session_model as model
 from kiosk_app import theme
@@ -267,7 +267,13 @@ class KioskWindow(QWidget):
         self.lobby.set_games(games, available, {g.id: rtp_percent(rtp(g)) for g in games})
 
     def show_screen(self, name: str) -> None:
-        self.stack.setCurrentWidget(self.screens[name])
+        shown = self.screens[name]
+        # A stack is as tall as its tallest page, hidden ones included; only the page on screen
+        # counts here, so the offline banner and the session bar never push the window past 768 px.
+        for screen in self.screens.values():
+            policy = QSizePolicy.Policy.Preferred if screen is shown else QSizePolicy.Policy.Ignored
+            screen.setSizePolicy(policy, policy)
+        self.stack.setCurrentWidget(shown)
         in_session = self.session is not None and name in ("lobby", "game")
         self.session_bar.setVisible(in_session)
         if in_session:

@@ -105,7 +105,9 @@ class Kiosk:
             pump_events()
             self.qtbot.wait(30)
             path = folder / f"{name}-{width}x{height}.png"
-            assert self.window.grab().save(str(path)), path
+            image = self.window.grab()
+            assert (image.width(), image.height()) == (width, height), f"{name} does not fit {width}x{height}"
+            assert image.save(str(path)), path
             saved.append(path)
         self.window.resize(*SIZES[0])
         return saved
