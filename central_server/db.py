@@ -9,14 +9,14 @@ upgraded, and foreign keys are enforced.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from shared.errors import CafeError
 
@@ -97,6 +97,37 @@ def insert_ignoring_conflict(conn: Connection, table: Any, values: dict[str, Any
     # RETURNING, not rowcount: psycopg reports -1 as the rowcount of an INSERT here.
     first_column = next(iter(table.primary_key.columns))
     return conn.execute(stmt.returning(first_column)).first() is not None
+
+
+def insert_many(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of one shape in the connection's transaction, in few round trips.
+
+    PostgreSQL: one ``COPY … FROM STDIN`` (psycopg 3), which is far cheaper per row than
+    an executemany of single-row INSERTs and checks the same constraints and foreign
+    keys. SQLite: an executemany (one prepared statement, no round trips to save).
+    """
+    if not rows:
+        return
+    if not is_postgres(conn):
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    assert all(column in table.c for column in columns), "only the table's own columns"
+    names = ", ".join(f'"{column}"' for column in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a connection in a transaction has its driver connection"
+    cursor = driver.cursor()  # the same connection, so the same transaction
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # What SQLAlchemy raises for the same failure of an INSERT (IntegrityError on a
+        # constraint, DataError on a NUL …), so the one database error handler answers it.
+        raise DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 Tx = Annotated[Connection, Depends(request_transaction, scope="function")]

@@ -54,9 +54,66 @@ def _check_text(value: str, path: str) -> None:
         raise CanonicalJSONError(f"{path}: text {value!r} is not valid Unicode (lone surrogate)") from exc
 
 
+def _valid(value: Any, depth: int) -> bool:
+    """The fast test of what ``_check`` allows, for exact built-in types only.
+
+    False means "not certainly valid": ``_check`` then walks the value again and raises
+    the precise error (or accepts a subclass such as an ``IntEnum``). Every entry that
+    enters or leaves the ledger is checked, so this runs on the hot path of ingest:
+    scalars are tested in their container's loop, without a call each.
+    """
+    kind = type(value)
+    if kind is dict:
+        if depth >= _MAX_DEPTH and value:
+            return False  # its items would be nested deeper than _MAX_DEPTH
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _encodes(key)):
+                return False
+            item_kind = type(item)
+            if item_kind is str:
+                if not (item.isascii() or _encodes(item)):
+                    return False
+            elif item_kind is int:
+                if not -MAX_ABS_UNITS <= item <= MAX_ABS_UNITS:
+                    return False
+            elif not _valid_item(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        if depth >= _MAX_DEPTH and value:
+            return False
+        return all(_valid_item(item, depth + 1) for item in value)
+    return depth <= _MAX_DEPTH and _valid_item(value, depth)
+
+
+def _valid_item(item: Any, depth: int) -> bool:
+    kind = type(item)
+    if kind is str:
+        return item.isascii() or _encodes(item)
+    if kind is int:
+        return -MAX_ABS_UNITS <= item <= MAX_ABS_UNITS
+    if kind is dict or kind is list or kind is tuple:
+        return _valid(item, depth)
+    return item is None or kind is bool
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_canonical_types(value: Any) -> None:
+    """Refuse anything that has no single canonical-JSON spelling (floats, lone surrogates …)."""
+    if not _valid(value, 0):
+        _check(value, 0, "$")
+
+
 def canonical_json(value: Any) -> bytes:
     """Encode ``value`` as canonical JSON bytes, refusing anything without one spelling."""
-    _check(value, 0, "$")
+    check_canonical_types(value)
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.encode("utf-8")
 
@@ -77,7 +134,7 @@ def parse_json(data: bytes | str) -> Any:
     # RecursionError is what deeply nested input raises before _check can bound the depth.
     except (ValueError, RecursionError) as exc:
         raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
-    _check(value, 0, "$")
+    check_canonical_types(value)
     return value
 
 

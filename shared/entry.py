@@ -7,6 +7,7 @@ the whole history: one signature over ``(device_id, seq, hash)`` covers every en
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,23 @@ class JournalEntry:
             "postings": [p.to_json() for p in self.postings],
         }
 
+    def _unhashed_json_view(self) -> dict[str, Any]:
+        """``unhashed_json()`` for reading only: the body's lists and dicts are its own, not copies.
+
+        ``dataclasses.asdict`` deep-copies every field, the largest cost of parsing an entry;
+        this view is hashed and compared, never handed out. A body kind with its own
+        ``to_json`` (one that leaves a field out) is asked for it as usual.
+        """
+        body = self.body
+        if type(body).to_json is not Body.to_json:
+            return self.unhashed_json()
+        return {
+            "id": self.id, "device_id": self.device_id, "seq": self.seq, "prev_hash": self.prev_hash, "kind": self.kind,
+            "created_at": self.created_at, "actor": self.actor,
+            "body": {name: getattr(body, name) for name in _field_names(type(body))},
+            "postings": [p.to_json() for p in self.postings],
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {**self.unhashed_json(), "hash": self.hash}
 
@@ -87,6 +105,15 @@ class JournalEntry:
     @classmethod
     def from_json(cls, data: object) -> JournalEntry:
         """Parse and fully check an entry: every field, the body, the postings and the hash."""
+        return cls.from_json_canonical(data)[0]
+
+    @classmethod
+    def from_json_canonical(cls, data: object) -> tuple[JournalEntry, bytes]:
+        """``from_json``, and the canonical JSON of the entry without its hash (what the hash covers).
+
+        The entry is serialised once: that one encoding is hashed, compared with what was
+        sent, and handed back so a caller that stores it does not encode it again.
+        """
         if not isinstance(data, dict):
             raise ValidationError("an entry must be a JSON object")
         if set(data) != set(ENTRY_FIELDS):
@@ -100,15 +127,20 @@ class JournalEntry:
             postings=tuple(Posting.from_json(p) for p in data["postings"]),
             hash=data["hash"],
         )
-        entry.check()
+        unhashed = entry._unhashed_json_view()
+        canonical = entry._check_against(unhashed)
         # The hash was checked over the entry as parsed; a body field left out in favour of
         # its default would parse to the same entry, so also insist on exactly what was sent.
-        if entry.to_json() != data:
+        if {**unhashed, "hash": entry.hash} != data:
             raise IntegrityError(f"entry {entry.device_id}#{entry.seq} as sent is not what its hash covers (a field is missing)")
-        return entry
+        return entry, canonical
 
     def check(self) -> None:
         """Refuse an entry whose fields, postings or hash are wrong."""
+        self._check_against(self.unhashed_json())
+
+    def _check_against(self, unhashed: dict[str, Any]) -> bytes:
+        """``check`` with the entry's ``unhashed_json()`` already built; its canonical JSON."""
         check_id(self.id, "entry id")
         _check_device_id(self.device_id)
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
@@ -124,9 +156,20 @@ class JournalEntry:
             raise ValidationError(f"entry kind {self.kind!r} does not match its {self.body.kind!r} body")
         check_postings(self.body, self.postings)
         check_hash(self.hash, "hash")
-        expected = entry_hash(self.unhashed_json())
-        if self.hash != expected:
+        canonical = canonical_json(unhashed)
+        if self.hash != sha256_hex(canonical):
             raise IntegrityError(f"entry {self.device_id}#{self.seq} hash does not match its content")
+        return canonical
+
+
+_FIELD_NAMES: dict[type[Body], tuple[str, ...]] = {}
+
+
+def _field_names(body_type: type[Body]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(body_type)
+    if names is None:
+        names = _FIELD_NAMES[body_type] = tuple(f.name for f in dataclasses.fields(body_type))
+    return names
 
 
 def _bad_kind(kind: object) -> Body:
@@ -176,8 +219,9 @@ def make_entry(
         id=entry_id or new_id(), device_id=device_id, seq=seq, prev_hash=prev_hash, kind=body.kind,
         created_at=created_at or utc_timestamp(), actor=actor, body=body, postings=tuple(postings), hash="",
     )
-    entry = JournalEntry(**{**_fields(draft), "hash": entry_hash(draft.unhashed_json())})
-    entry.check()
+    unhashed = draft.unhashed_json()  # the same for the hashed entry: the hash is not part of it
+    entry = JournalEntry(**{**_fields(draft), "hash": entry_hash(unhashed)})
+    entry._check_against(unhashed)
     return entry
 
 

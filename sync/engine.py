@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from shared.entry import parse_utc_timestamp, utc_timestamp
 from shared.errors import CafeError
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
-from sync.central_client import CentralClient, CentralRefused, Offline
+from sync.central_client import CentralClient, CentralRefused, Offline, encode_push
 from sync.journal import Journal
 from sync.push_plan import decide
 from sync.status import SyncStatus
@@ -35,6 +37,15 @@ MAX_NUDGED_RUNS = 100  # bounds back-to-back runs while writes keep arriving dur
 JOB_ID = "cafesuite-sync"
 HEARTBEAT_JOB_ID = "cafesuite-heartbeat"
 PULL_JOB_ID = "cafesuite-pull"  # config and other cached documents (Device.pull_*), issue 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One push, ready to send: entries ``first_seq..last_seq`` and the signed head, encoded."""
+
+    first_seq: int
+    last_seq: int
+    body: bytes
 
 
 class SyncEngine:
@@ -98,9 +109,7 @@ class SyncEngine:
                 self._set_status(pending=self.journal.pending_count())
                 return self._status
             try:
-                for _ in range(MAX_BATCHES_PER_RUN):
-                    if not self._push_one_batch():
-                        break
+                self._push_batches()
             except Offline as exc:
                 self._failures += 1
                 self._set_status(online=False, last_error=exc.message, pending=self.journal.pending_count())
@@ -116,26 +125,67 @@ class SyncEngine:
                              pending=self.journal.pending_count())
             return self._status
 
-    def _push_one_batch(self) -> bool:
-        """Send one batch; True when there may be more to send."""
-        head = self.journal.head()
-        if self._next_seq > head.seq:
-            return False
-        entries = list(self.journal.entries(self._next_seq, self.batch_size))
+    def _push_batches(self) -> None:
+        """Send batches until the outbox is empty (at most MAX_BATCHES_PER_RUN).
+
+        A backlog (after an outage) is more than one batch. Then the device's own work
+        runs on a helper thread while a batch is in flight, so it overlaps central's
+        instead of adding to it: the next batch is read, checked and encoded, and the
+        acknowledgement of the batch before is written (the marker is only a cursor —
+        central answers a resent entry "duplicate" — so it may trail the push by one
+        batch). A batch read ahead is used only if it starts exactly where central says
+        to go on; otherwise it is dropped and read again.
+        """
+        backlog = self.journal.head().seq - self._next_seq + 1 > self.batch_size
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead") if backlog else nullcontext() as pool:
+            ahead: Future[_Batch | None] | None = None
+            acking: Future[None] | None = None
+            try:
+                for _ in range(MAX_BATCHES_PER_RUN):
+                    head_seq = self.journal.head().seq
+                    if self._next_seq > head_seq:
+                        return
+                    batch = ahead.result() if ahead is not None else None
+                    if batch is None or batch.first_seq != self._next_seq:
+                        batch = self._prepare(self._next_seq)
+                    if batch is None:
+                        return
+                    ahead = pool.submit(self._prepare, batch.last_seq + 1) if pool is not None and batch.last_seq < head_seq else None
+                    more, ack_through = self._push_one_batch(batch, head_seq)
+                    if acking is not None:
+                        acking.result()  # the previous marker is written before the next one is queued
+                        acking = None
+                    if ack_through is not None:
+                        if pool is not None and more:
+                            acking = pool.submit(self.journal.mark_acked, ack_through)
+                        else:
+                            self.journal.mark_acked(ack_through)
+                    if not more:
+                        return
+            finally:
+                if acking is not None:
+                    acking.result()
+
+    def _prepare(self, from_seq: int) -> _Batch | None:
+        """Up to ``batch_size`` entries from ``from_seq``, read and checked, with the signed head, as a request body."""
+        entries = list(self.journal.entries(from_seq, self.batch_size))
         if not entries:
-            return False
+            return None
         last = entries[-1]
         signed_head = {"seq": last.seq, "hash": last.hash, "signature": self._key.sign_head(last.device_id, last.seq, last.hash)}
-        response = self.client.push([e.to_json() for e in entries], signed_head)
-        decision = decide(response, entries[0].seq, last.seq, self.journal.acked_seq)
-        if decision.ack_through is not None:
-            self.journal.mark_acked(min(decision.ack_through, head.seq))
+        return _Batch(entries[0].seq, last.seq, encode_push([e.to_json() for e in entries], signed_head))
+
+    def _push_one_batch(self, batch: _Batch, head_seq: int) -> tuple[bool, int | None]:
+        """Send one batch; whether there may be more to send, and the seq to mark acknowledged through."""
+        response = self.client.push_encoded(batch.body)
+        decision = decide(response, batch.first_seq, batch.last_seq, self.journal.acked_seq)
+        ack_through = None if decision.ack_through is None else min(decision.ack_through, head_seq)
         if decision.action == "stop":
-            log.error("central rejected batch %s..%s: %s", entries[0].seq, last.seq, decision.reason)
+            log.error("central rejected batch %s..%s: %s", batch.first_seq, batch.last_seq, decision.reason)
             self._set_status(quarantined=True, last_error=f"central rejected our journal: {decision.reason}")
-            return False
+            return False, ack_through
         self._next_seq = decision.next_seq
-        return self._next_seq <= head.seq
+        return self._next_seq <= head_seq, ack_through
 
     # -- heartbeat ------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from shared.bodies import Body
-from shared.canonical import canonical_json, parse_canonical, sha256_hex
+from shared.canonical import canonical_json, parse_json, sha256_hex
 from shared.entry import GENESIS_HASH, JournalEntry, make_entry, utc_timestamp
-from shared.errors import CafeError, IntegrityError, ValidationError
+from shared.errors import CafeError, CanonicalJSONError, IntegrityError, ValidationError
 from shared.ledger import Posting
 from shared.signing import DeviceKey, decode_b64, encode_b64, head_message
 from sync.keystore import KeyStore
@@ -483,10 +483,15 @@ def _row_entry(data: object, stored_hash: object) -> JournalEntry:
         # Compared on the stored bytes themselves, not on a re-encoding of what they parse
         # to: a field dropped in favour of its default would otherwise go unnoticed.
         raise IntegrityError("hash does not match the entry's content")
-    value = parse_canonical(data)
+    value = parse_json(data)
     if not isinstance(value, dict) or "hash" in value:
         raise IntegrityError("stored entry is not an entry without its hash")
-    return JournalEntry.from_json({**value, "hash": stored_hash})
+    entry, canonical = JournalEntry.from_json_canonical({**value, "hash": stored_hash})
+    # The entry's own canonical encoding (the one its hash was checked over) must be the
+    # stored bytes: what parse_canonical insists on, without encoding the row a second time.
+    if canonical != data:
+        raise CanonicalJSONError("JSON is valid but not in canonical form")
+    return entry
 
 
 def _signature_ok(public_key: Ed25519PublicKey, device_id: str, seq: int, entry_hash: str, signature: object) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.canonical import _MAX_DEPTH as MAX_DEPTH
 from shared.canonical import canonical_json, parse_canonical, parse_json, sha256_hex
 from shared.errors import CanonicalJSONError, ValidationError
 from shared.money import MAX_ABS_UNITS
@@ -213,3 +214,48 @@ def test_canonical_error_is_a_validation_error():
 def test_sha256_hex():
     assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert sha256_hex(canonical_json({"x": 1})) == hashlib.sha256(b'{"x":1}').hexdigest()
+
+
+_ANY_SCALAR = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
+    st.text(alphabet=st.characters(codec=None, exclude_categories=())),  # lone surrogates included
+    st.integers(min_value=-(2**53), max_value=2**53).map(lambda n: [n]),
+)
+_ANY_VALUE = st.recursive(_ANY_SCALAR, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=4), inner, max_size=4),
+), max_leaves=40)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value] if depth % 2 else {"k": value}
+    return value
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_ANY_VALUE)
+def test_the_fast_type_check_never_accepts_what_the_full_check_refuses(value: Any) -> None:
+    from shared.canonical import _check, _valid
+
+    if _valid(value, 0):
+        _check(value, 0, "$")  # raises if the fast path let through something without one spelling
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2])
+def test_the_fast_check_and_the_full_check_agree_at_the_depth_bound(depth: int) -> None:
+    from shared.canonical import CanonicalJSONError, _check, _valid
+
+    value = _nested(depth)
+    try:
+        _check(value, 0, "$")
+        full = True
+    except CanonicalJSONError:
+        full = False
+    assert not (_valid(value, 0) and not full)
+    if full:
+        assert canonical_json(value)
+    else:
+        with pytest.raises(CanonicalJSONError):
+            canonical_json(value)

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from central_server.db import insert_ignoring_conflict
+from central_server.db import insert_ignoring_conflict, insert_many
 from central_server.tables import checkouts, journal_entries, voids, vouchers
 
 
@@ -21,9 +21,8 @@ def stored_hashes(conn: Connection, device_id: str, first_seq: int, last_seq: in
 
 
 def insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Many entries in one round trip (an executemany)."""
-    if rows:
-        conn.execute(journal_entries.insert(), rows)
+    """Many entries in one statement (a COPY on PostgreSQL, an executemany on SQLite)."""
+    insert_many(conn, journal_entries, rows)
 
 
 def insert_entry(conn: Connection, **values: Any) -> None:

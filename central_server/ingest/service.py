@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection
 
+from central_server.device_config.service import effective_limits
 from central_server.devices import repository as devices_repo
 from central_server.devices.service import AuthedDevice, Quarantined
 from central_server.errors import ApiError, Conflict, Forbidden, PayloadTooLarge
@@ -31,11 +32,13 @@ from central_server.ingest import repository as repo
 from central_server.ingest.schemas import HeadBody
 from central_server.ledger import service as ledger
 from central_server.players import service as players
-from shared.bodies import Redemption, SessionCheckout, Void, VoucherIssue, VoucherRedemption
-from shared.canonical import canonical_json, parse_canonical, parse_json
+from central_server.sessions import service as sessions
+from shared.bodies import Redemption, SessionCheckout, ShiftClose, Void, VoucherIssue, VoucherRedemption
+from shared.canonical import parse_canonical, parse_json
 from shared.entry import JournalEntry, utc_timestamp
 from shared.errors import IntegrityError, ValidationError
 from shared.ledger import Posting
+from shared.money import format_units
 from shared.protocol import MAX_BATCH_ENTRIES, EntryResult, IngestResponse
 from shared.signing import decode_b64, verify_head
 
@@ -73,7 +76,7 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
         response = IngestResponse(status="rejected", results=(), acked_through=last_seq, reason=reason)
         return Quarantined(device.id, reason, response.to_json())
 
-    entries = _parse_entries(raw_entries, device.id, reject)
+    entries, stored_data = _parse_entries(raw_entries, device.id, reject)
     if not entries:
         return IngestResponse(status="ok", results=(), acked_through=last_seq)
     assert head is not None
@@ -86,7 +89,7 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
     results: list[EntryResult] = []
     seq, current_hash = last_seq, last_hash
     held = repo.stored_hashes(conn, device.id, entries[0].seq, last_seq) if entries[0].seq <= last_seq else {}
-    plain: list[JournalEntry] = []  # entries that only post: written together, in order, before anything else reads
+    plain: list[tuple[JournalEntry, str]] = []  # entries that only post: written together, in order, before anything else reads
     for entry in entries:
         if entry.seq <= last_seq:
             if held.get(entry.seq) != entry.hash:
@@ -99,12 +102,13 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
             raise ApiError(f"gap: resend from seq {seq + 1}", code="gap", http_status=409, extra=gap.to_json())
         if entry.prev_hash != current_hash:
             raise reject(f"broken chain at seq {entry.seq}: prev_hash does not link to seq {seq}")
+        data = stored_data[entry.seq]
         if _posts_only(entry):
-            plain.append(entry)
+            plain.append((entry, data))
         else:
             _apply_plain(conn, plain)
             plain.clear()
-            _apply(conn, entry)
+            _apply(conn, entry, data)
         results.append(EntryResult(entry.seq, entry.id, "applied"))
         seq, current_hash = entry.seq, entry.hash
     _apply_plain(conn, plain)
@@ -115,11 +119,13 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
     return IngestResponse(status="ok", results=tuple(results), acked_through=seq)
 
 
-def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> list[JournalEntry]:
+def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> tuple[list[JournalEntry], dict[int, str]]:
+    """Every entry fully checked (fields, body, postings, hash), and by seq the canonical JSON to store."""
     entries: list[JournalEntry] = []
+    stored_data: dict[int, str] = {}
     for index, raw in enumerate(raw_entries):
         try:
-            entry = JournalEntry.from_json(raw)
+            entry, canonical = JournalEntry.from_json_canonical(raw)
         except IntegrityError as exc:
             raise reject(f"entry {index}: {exc.message}") from exc
         except ValidationError as exc:
@@ -127,7 +133,8 @@ def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> l
         if entry.device_id != device_id:
             raise ValidationError(f"entry {index} belongs to device {entry.device_id}, not to the signing device")
         entries.append(entry)
-    return entries
+        stored_data[entry.seq] = canonical.decode("utf-8")  # seqs are unique once _check_links has passed
+    return entries, stored_data
 
 
 def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
@@ -143,40 +150,44 @@ def _posts_only(entry: JournalEntry) -> bool:
     """An entry that is stored and posted and touches no other table (most entries: sales, rounds…)."""
     if pools.names_pool_entry(entry):
         return False  # a pool round is checked against what central dealt
-    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption | Redemption)
+    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption | Redemption | ShiftClose)
 
 
-def _entry_row(entry: JournalEntry, *, posted: bool, received_at: str) -> dict[str, Any]:
+def _entry_row(entry: JournalEntry, data: str, *, posted: bool, received_at: str) -> dict[str, Any]:
+    """The stored row; ``data`` is the canonical JSON of the entry without its hash, the bytes its hash was checked over."""
     return {
         "id": entry.id, "device_id": entry.device_id, "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
-        "kind": entry.kind, "data": canonical_json(entry.unhashed_json()).decode("utf-8"), "head_signature": None,
-        "posted": posted, "received_at": received_at,
+        "kind": entry.kind, "data": data, "head_signature": None, "posted": posted, "received_at": received_at,
     }
 
 
-def _apply_plain(conn: Connection, entries: Sequence[JournalEntry]) -> None:
+def _apply_plain(conn: Connection, entries: Sequence[tuple[JournalEntry, str]]) -> None:
     """Store and post entries that only post, in a few statements (what ``_apply`` does for each)."""
     if not entries:
         return
     received_at = utc_timestamp()
-    repo.insert_entries(conn, [_entry_row(entry, posted=True, received_at=received_at) for entry in entries])
+    repo.insert_entries(conn, [_entry_row(entry, data, posted=True, received_at=received_at) for entry, data in entries])
     ledger.post_many(conn, [
-        ledger.NewTransaction(entry.id, entry.kind, entry.postings, entry.id, entry.device_id) for entry in entries if entry.postings
+        ledger.NewTransaction(entry.id, entry.kind, entry.postings, entry.id, entry.device_id) for entry, _ in entries if entry.postings
     ])
 
 
-def _apply(conn: Connection, entry: JournalEntry) -> None:
+def _apply(conn: Connection, entry: JournalEntry, data: str) -> None:
     """Store one entry and post what it did; flag what broke a rule, never refuse the fact."""
     body = entry.body
     posted = True
     flags: list[tuple[str, str]] = []
-    if isinstance(body, SessionCheckout):
+    if isinstance(body, SessionCheckout) and body.voucher_id is not None:
+        posted, flags = sessions.reconcile_ticket_in(conn, entry, body)  # paid online already (decision 0007)
+    elif isinstance(body, SessionCheckout):
         posted, flags = _reconcile_checkout(conn, entry, body)
     elif isinstance(body, Redemption):
         posted, flags = players.reconcile_redemption(conn, entry, body)  # paid online already (decision 0004)
     elif isinstance(body, Void):
         flags = _check_void(conn, entry, body)
-    repo.insert_entry(conn, **_entry_row(entry, posted=posted, received_at=utc_timestamp()))
+    elif isinstance(body, ShiftClose):
+        flags = _check_drawer(conn, body)
+    repo.insert_entry(conn, **_entry_row(entry, data, posted=posted, received_at=utc_timestamp()))
     if isinstance(body, VoucherIssue):
         flags += _issue_voucher(conn, entry, body)
     elif isinstance(body, VoucherRedemption):
@@ -190,6 +201,17 @@ def _apply(conn: Connection, entry: JournalEntry) -> None:
     for rule, detail in flags:
         ledger.flag(conn, rule=rule, detail=detail, tx_id=entry.id if posted and entry.postings else None,
                     entry_id=entry.id, device_id=entry.device_id)
+
+
+def _check_drawer(conn: Connection, body: ShiftClose) -> list[tuple[str, str]]:
+    """A drawer difference beyond what a cashier may close with goes to the exceptions queue."""
+    difference = body.counted_units - body.expected_units
+    if abs(difference) <= effective_limits(conn, body.location_id).shortage_approval_units:
+        return []
+    what = "short" if difference < 0 else "over"
+    return [(f"drawer_{what}", f"shift {body.shift_id} on {body.pos_id} closed {what} by {format_units(abs(difference), body.currency)} "
+                               f"{body.currency} (expected {format_units(body.expected_units, body.currency)}, counted "
+                               f"{format_units(body.counted_units, body.currency)}; approved by {body.approver or 'nobody'})")]
 
 
 def _reconcile_checkout(conn: Connection, entry: JournalEntry, body: SessionCheckout) -> tuple[bool, list[tuple[str, str]]]:

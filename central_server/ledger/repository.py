@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from central_server.db import is_postgres
+from central_server.db import insert_many, is_postgres
 from central_server.tables import balances, ledger_exceptions, ledger_transactions, postings
-from shared.ledger import Posting
+from shared.ledger import BalanceKey, Posting
 
 BALANCE_ROWS_PER_STATEMENT = 1000  # 3 parameters a row: well inside SQLite's and PostgreSQL's limits
 _ADD_TO_BALANCE = sa.text(
@@ -19,23 +19,28 @@ _ADD_TO_BALANCE = sa.text(
     "RETURNING balance_units"
 )
 
+_ADD_TO_BALANCES_PG = sa.text(
+    "INSERT INTO balances (account, unit, balance_units) "
+    "SELECT * FROM unnest(CAST(:accounts AS text[]), CAST(:units AS text[]), CAST(:deltas AS bigint[])) "
+    "ON CONFLICT (account, unit) DO UPDATE SET balance_units = balances.balance_units + excluded.balance_units "
+    "RETURNING account, unit, balance_units"
+)
+
 
 def insert_transaction(conn: Connection, *, tx_id: str, kind: str, entry_id: str | None, created_at: str) -> None:
     conn.execute(ledger_transactions.insert().values(id=tx_id, kind=kind, entry_id=entry_id, created_at=created_at))
 
 
 def insert_transactions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Many ``ledger_transactions`` rows in one round trip (an executemany)."""
-    if rows:
-        conn.execute(ledger_transactions.insert(), rows)
+    """Many ``ledger_transactions`` rows in one statement (a COPY on PostgreSQL, an executemany on SQLite)."""
+    insert_many(conn, ledger_transactions, rows)
 
 
 def insert_postings_of(conn: Connection, transactions: Iterable[tuple[str, Iterable[Posting]]]) -> None:
-    """The postings of many transactions in one round trip."""
+    """The postings of many transactions in one statement."""
     rows = [{"tx_id": tx_id, "account": p.account, "unit": p.unit, "amount_units": p.amount_units}
             for tx_id, lines in transactions for p in lines]
-    if rows:
-        conn.execute(postings.insert(), rows)
+    insert_many(conn, postings, rows)
 
 
 def add_to_balances(conn: Connection, deltas: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
@@ -44,8 +49,23 @@ def add_to_balances(conn: Connection, deltas: dict[tuple[str, str], int]) -> dic
     The rows are listed in key order, so two writers lock shared rows in the same order
     and cannot deadlock; each key appears once (one statement may not update a row twice).
     """
-    after: dict[tuple[str, str], int] = {}
     keys = sorted(deltas)
+    after = _add_to_balances_pg(conn, keys, deltas) if is_postgres(conn) else _add_to_balances_values(conn, keys, deltas)
+    assert set(after) == set(keys), "every balance row was inserted or updated"
+    return after
+
+
+def _add_to_balances_pg(conn: Connection, keys: list[BalanceKey], deltas: dict[BalanceKey, int]) -> dict[BalanceKey, int]:
+    # Arrays, not a VALUES list that grows with the batch: the statement text never changes,
+    # so it is compiled and prepared once; unnest yields the rows in key order.
+    rows = conn.execute(_ADD_TO_BALANCES_PG, {
+        "accounts": [account for account, _ in keys], "units": [unit for _, unit in keys], "deltas": [deltas[key] for key in keys],
+    })
+    return {(row.account, row.unit): int(row.balance_units) for row in rows}
+
+
+def _add_to_balances_values(conn: Connection, keys: list[BalanceKey], deltas: dict[BalanceKey, int]) -> dict[BalanceKey, int]:
+    after: dict[BalanceKey, int] = {}
     for start in range(0, len(keys), BALANCE_ROWS_PER_STATEMENT):
         chunk = keys[start:start + BALANCE_ROWS_PER_STATEMENT]
         insert: Any = _dialect_insert(conn)(balances).values(
@@ -57,7 +77,6 @@ def add_to_balances(conn: Connection, deltas: dict[tuple[str, str], int]) -> dic
         ).returning(balances.c.account, balances.c.unit, balances.c.balance_units)
         for row in conn.execute(stmt):
             after[(row.account, row.unit)] = int(row.balance_units)
-    assert set(after) == set(keys), "every balance row was inserted or updated"
     return after
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.bodies import CashCount, Redemption, Void, VoucherIssue, VoucherRedemption
+from shared.bodies import CashCount, Redemption, ShiftClose, Void, VoucherIssue, VoucherRedemption
 from shared.entry import make_entry
 from shared.protocol import HEARTBEAT_PATH, JOURNAL_PATH, MAX_BATCH_ENTRIES, MAX_BODY_BYTES, IngestResponse
 from tests.central.conftest import Central, Device
@@ -108,6 +108,19 @@ def test_business_rule_break_is_applied_and_flagged(central: Central, pos: Devic
     assert central.balance("wallet:player-a") == -200
     rows = central.rows("SELECT rule, account, entry_id FROM ledger_exceptions")
     assert [(r.rule, r.account, r.entry_id) for r in rows] == [("negative_balance", "wallet:player-a", pos.chain[1].id)]
+
+
+def test_a_drawer_difference_beyond_the_threshold_is_queued_for_review(central: Central, pos: Device) -> None:
+    # The default threshold is 20.00: a 5.00 over is a cashier's own business, a 30.00 short is not.
+    for shift, expected, counted in (("shift-1", 10_000, 10_500), ("shift-2", 10_000, 7_000)):
+        pos.append(ShiftClose(shift_id=shift, pos_id=pos.device_id, location_id="loc-1", expected_units=expected,
+                              counted_units=counted, currency="USD", denominations={"100": counted // 100},
+                              approver="manager-1"))
+    assert pos.push(pos.chain).status_code == 200
+    rows = central.rows("SELECT rule, detail, entry_id FROM ledger_exceptions")
+    assert [(r.rule, r.entry_id) for r in rows] == [("drawer_short", pos.chain[1].id)]
+    assert "short by 30.00 USD" in rows[0].detail and "approved by manager-1" in rows[0].detail
+    assert central.balance("overshort:loc-1", "USD") == 3_000 - 500  # the facts stand either way
 
 
 def test_voids_reverse_and_flag_repeats(central: Central, pos: Device) -> None:
