@@ -175,3 +175,23 @@ def test_backup_to_the_key_folder_is_refused(central: Central, capsys: pytest.Ca
     assert _cafe("central", "backup", "--db", central.db_url, "--data-dir", str(central.data_dir),
                  "--to", str(central.data_dir)) == 1
     assert "where the backup key lives" in capsys.readouterr().err
+
+
+def test_the_scheduled_daily_backup_runs_once_per_slot_and_keeps_what_retention_says(central: Central, pos: Device,
+                                                                                     tmp_path: Path) -> None:
+    from central_server.ops import jobs
+
+    pos.sale("player-a", 900, cash_units=900)
+    assert pos.push(pos.chain).status_code == 200
+    out = tmp_path / "nightly"
+    [job] = [j for j in jobs.default_jobs(central.engine, central.data_dir, out) if j.name == "backup"]
+    assert (job.period_s, job.offset_s) == (86_400, 3 * 3600)  # daily at 03:00 UTC
+    slot = jobs.slot_of(1_800_000_000, job.period_s, job.offset_s)
+    first = jobs.run_once(central.engine, job.name, slot, job.run, instance="central-a")
+    assert first is not None and first.startswith("backup ") and "retention removed 0" in first
+    assert jobs.run_once(central.engine, job.name, slot, job.run, instance="central-b") is None  # the other instance skips
+    [made] = list(out.glob("*.cbak"))
+    assert backup.read_manifest(made).encrypted_bytes == made.stat().st_size
+    pg = None if central.db_url.startswith("sqlite") else central.db_url
+    verified = backup.verify_backup(made, backup.read_key(backup.key_path(central.data_dir)), pg)
+    assert verified.ok and verified.entries == 1, verified.summary
