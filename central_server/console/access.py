@@ -42,17 +42,23 @@ EVENTS_VIEW = "events.view"
 EVENTS_ACK = "events.ack"
 AUDIT_VIEW = "audit.view"
 REPORTS_VIEW = "reports.view"
+PAYMENTS_VIEW = "payments.view"
+PAYMENTS_REVIEW = "payments.review"  # approve or reject a held online payment
+PAYMENTS_REFUND = "payments.refund"  # give a credited online payment back
 
 ACTIONS = (VIEW, NODES_MANAGE, USERS_MANAGE, CREDITS_MINT, CREDITS_SELL, CREDITS_TERMS, LIMITS_EDIT, STAFF_MANAGE,
-           DEVICES_VIEW, DEVICES_MANAGE, EVENTS_VIEW, EVENTS_ACK, AUDIT_VIEW, REPORTS_VIEW)
+           DEVICES_VIEW, DEVICES_MANAGE, EVENTS_VIEW, EVENTS_ACK, AUDIT_VIEW, REPORTS_VIEW, PAYMENTS_VIEW, PAYMENTS_REVIEW,
+           PAYMENTS_REFUND)
 STRICT_ACTIONS = frozenset({NODES_MANAGE, CREDITS_TERMS, LIMITS_EDIT})
 
-_READ = frozenset({VIEW, DEVICES_VIEW, EVENTS_VIEW, AUDIT_VIEW, REPORTS_VIEW})
+_READ = frozenset({VIEW, DEVICES_VIEW, EVENTS_VIEW, AUDIT_VIEW, REPORTS_VIEW, PAYMENTS_VIEW})
+# Who reviews and refunds payments follows ``payments.rules.PERMISSIONS`` (a test holds the two together):
+# owners review their own location's held payments, only admins refund.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "head_office_admin": frozenset(ACTIONS),
     "distributor_admin": frozenset(ACTIONS) - {CREDITS_MINT},
     "location_owner": frozenset({VIEW, USERS_MANAGE, STAFF_MANAGE, DEVICES_VIEW, DEVICES_MANAGE, EVENTS_VIEW, EVENTS_ACK,
-                                 REPORTS_VIEW}),
+                                 REPORTS_VIEW, PAYMENTS_VIEW, PAYMENTS_REVIEW}),
     "technician": frozenset({VIEW, DEVICES_VIEW, DEVICES_MANAGE, EVENTS_VIEW}),
     "cashier": frozenset({VIEW}),
     "auditor": _READ,

@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
+from starlette.background import BackgroundTask
 
 from central_server.admin.service import PARENT_KINDS as _PARENT_KINDS
 from central_server.audit import log as audit_log
 from central_server.console import access, credits, fleet, service
+from central_server.console import payments as payments_console
 from central_server.console import repository as repo
 from central_server.console.web import (
     COOKIE,
@@ -372,6 +374,54 @@ def register(router: APIRouter) -> None:
     def release(request: Request, conn: Tx, device_id: str, note: str = Form("")) -> Response:
         return _device_action(request, conn, device_id, lambda u: fleet.release(conn, u.actor, device_id, note),
                               f"Device {device_id} released.")
+
+    # -- online payments ----------------------------------------------------------------------
+
+    @router.get("/payments", response_class=HTMLResponse)
+    @console_access(access.PAYMENTS_VIEW)
+    def payments_page(request: Request, conn: Tx) -> Response:
+        user = current_user(request, conn, None)
+        scope = None if user.sees_everything() else _locations(user)
+        return render_page(request, user, "payments.html", {
+            "title": "Payments", "queue": payments_console.rows(conn, scope, in_review=True),
+            "recent": payments_console.rows(conn, scope, in_review=False),
+            "queue_max": payments_console.QUEUE_SHOWN, "recent_max": payments_console.RECENT_SHOWN,
+        })
+
+    def _payment_act(request: Request, conn: Connection, work: Callable[[ConsoleUser], payments_console.Outcome]) -> Response:
+        user = current_user(request, conn, None)
+        done: list[payments_console.Outcome] = []
+
+        def run() -> str:
+            done.append(work(user))
+            return done[0].message
+        response = _act(conn, user, f"{PREFIX}/payments", run, lambda message: message)
+        if done and done[0].provider_refund is not None:
+            # After the request's transaction commits (the response is sent first): the decision is durable
+            # before the provider is asked, and no transaction waits on the provider.
+            response.background = BackgroundTask(done[0].provider_refund.run, request.app.state.engine)
+        return response
+
+    @router.post("/payments/{payment_id}/approve")
+    @console_access(access.PAYMENTS_REVIEW, target="payment_id")
+    def approve_payment(request: Request, conn: Tx, payment_id: str, note: str = Form("")) -> Response:
+        keys = request.app.state.keys.data_keys
+        return _payment_act(request, conn, lambda u: payments_console.review(
+            conn, keys, u.actor, role=u.role, payment_id=payment_id, decision="approve", note=note))
+
+    @router.post("/payments/{payment_id}/reject")
+    @console_access(access.PAYMENTS_REVIEW, target="payment_id")
+    def reject_payment(request: Request, conn: Tx, payment_id: str, note: str = Form("")) -> Response:
+        keys = request.app.state.keys.data_keys
+        return _payment_act(request, conn, lambda u: payments_console.review(
+            conn, keys, u.actor, role=u.role, payment_id=payment_id, decision="reject", note=note))
+
+    @router.post("/payments/{payment_id}/refund")
+    @console_access(access.PAYMENTS_REFUND, target="payment_id")
+    def refund_payment(request: Request, conn: Tx, payment_id: str, note: str = Form("")) -> Response:
+        keys = request.app.state.keys.data_keys
+        return _payment_act(request, conn, lambda u: payments_console.refund(
+            conn, keys, u.actor, role=u.role, payment_id=payment_id, note=note))
 
     # -- exceptions and events ----------------------------------------------------------------
 

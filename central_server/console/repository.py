@@ -18,6 +18,8 @@ from central_server.tables import (
     ledger_transactions,
     login_attempts,
     nodes,
+    payments,
+    players,
     postings,
     significant_events,
     staff,
@@ -265,3 +267,24 @@ def balances_of(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str
 
 def set_node_currency(conn: Connection, node_id: str, currency: str) -> None:
     conn.execute(sa.update(nodes).where(nodes.c.id == node_id).values(currency=currency))
+
+
+# -- online payments --------------------------------------------------------------------------
+
+
+def payment_location(conn: Connection, payment_id: str) -> str | None:
+    return conn.execute(sa.select(payments.c.location_id).where(payments.c.id == payment_id)).scalar()
+
+
+def payments_at(conn: Connection, location_ids: set[str] | None, *, in_review: bool, limit: int) -> list[Any]:
+    """Payments of these locations (None: all) with the player's card: the review queue oldest first, else newest first."""
+    query = sa.select(payments, players.c.card_number).select_from(payments.join(players, players.c.id == payments.c.player_id))
+    if in_review:
+        query = query.where(payments.c.status == "review").order_by(payments.c.created_at)
+    else:
+        query = query.where(payments.c.status != "review").order_by(payments.c.updated_at.desc())
+    if location_ids is not None:
+        if not location_ids:
+            return []
+        query = query.where(payments.c.location_id.in_(sorted(location_ids)))
+    return list(conn.execute(query.limit(limit)).all())

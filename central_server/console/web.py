@@ -93,6 +93,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Overview", f"{PREFIX}/", access.VIEW),
     NavItem("Devices", f"{PREFIX}/devices", access.DEVICES_VIEW),
+    NavItem("Payments", f"{PREFIX}/payments", access.PAYMENTS_VIEW),
     NavItem("Exceptions & events", f"{PREFIX}/events", access.EVENTS_VIEW),
     NavItem("Audit log", f"{PREFIX}/audit", access.AUDIT_VIEW),
 ]
@@ -233,6 +234,8 @@ def _target_node(conn: Connection, target: str | None, params: dict[str, Any]) -
         return repo.staff_location(conn, raw) or ""
     if target == "user_id":
         return repo.user_node(conn, int(raw)) if raw.isdigit() else ""
+    if target == "payment_id":
+        return repo.payment_location(conn, raw) or ""
     if target == "ref_id":
         source = str(params.get("source", ""))
         if source not in ("event", "exception") or not raw.isdigit():

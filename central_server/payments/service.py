@@ -304,52 +304,83 @@ def _wallet_units(conn: Connection, wallet: str) -> int:
 # -- people: review and refund ---------------------------------------------------------------
 
 
-def review(engine: Engine, keys: DataKeys, *, payment_id: str, decision: str, reviewer: str, role: str, note: str,
-           transport_for: TransportFor | None = None) -> PaymentView:
-    """Approve (credit the wallet) or reject (return the held credits, refund the player) a held payment."""
+@dataclass(frozen=True)
+class ProviderRefund:
+    """Money to give back at the provider, once the decision that owes it has committed.
+
+    A provider call never runs inside a database transaction: the caller commits the
+    decision first (the ledger then already says the money is owed back) and runs this.
+    """
+
+    provider: Provider
+    payment: Any
+
+    def run(self, engine: Engine) -> None:
+        _refund_at_provider(engine, self.provider, self.payment)
+
+
+def review_in(conn: Connection, keys: DataKeys, *, payment_id: str, decision: str, reviewer: str, role: str, note: str,
+              transport_for: TransportFor | None = None) -> tuple[PaymentView, ProviderRefund | None]:
+    """``review`` in the caller's transaction (the console's request, with its audit row); the refund to run after commit."""
     if not rules.allowed(role, "review"):
         raise Forbidden(f"a {role} may not review payments")
     if decision not in ("approve", "reject"):
         raise ValidationError("decision must be approve or reject")
     if not note.strip():
         raise ValidationError("a review needs a note")
+    payment = repo.by_id(conn, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    review_acct = account("review", payment.id)
+    now = utc_timestamp()
+    new = "credited" if decision == "approve" else "rejected"
+    if not repo.move_status(conn, payment.id, "review", new, updated_at=now, reviewed_by=reviewer, review_note=note.strip()):
+        raise Conflict(f"payment {payment_id} is {payment.status}, not waiting for review")
+    if decision == "approve":
+        ledger.post(conn, tx_id=f"payment:{payment.id}:release", kind="online_payment",
+                    lines=move(CREDITS, payment.amount_units, review_acct, account("wallet", payment.player_id)))
+    else:
+        ledger.post(conn, tx_id=f"payment:{payment.id}:return", kind="online_payment",
+                    lines=move(CREDITS, payment.amount_units, review_acct, account("float", payment.location_id)) + _fiat_back(payment))
+    later = ProviderRefund(provider_for(conn, keys, payment.account_id, transport_for), payment) if decision == "reject" else None
+    return PaymentView.of(repo.by_id(conn, payment_id)), later
+
+
+def review(engine: Engine, keys: DataKeys, *, payment_id: str, decision: str, reviewer: str, role: str, note: str,
+           transport_for: TransportFor | None = None) -> PaymentView:
+    """Approve (credit the wallet) or reject (return the held credits, refund the player) a held payment."""
     with engine.begin() as conn:
-        payment = repo.by_id(conn, payment_id)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}")
-        review_acct = account("review", payment.id)
-        now = utc_timestamp()
-        new = "credited" if decision == "approve" else "rejected"
-        if not repo.move_status(conn, payment.id, "review", new, updated_at=now, reviewed_by=reviewer, review_note=note.strip()):
-            raise Conflict(f"payment {payment_id} is {payment.status}, not waiting for review")
-        if decision == "approve":
-            ledger.post(conn, tx_id=f"payment:{payment.id}:release", kind="online_payment",
-                        lines=move(CREDITS, payment.amount_units, review_acct, account("wallet", payment.player_id)))
-        else:
-            ledger.post(conn, tx_id=f"payment:{payment.id}:return", kind="online_payment",
-                        lines=move(CREDITS, payment.amount_units, review_acct, account("float", payment.location_id)) + _fiat_back(payment))
-        prov = provider_for(conn, keys, payment.account_id, transport_for) if decision == "reject" else None
-    if prov is not None:
-        _refund_at_provider(engine, prov, payment)
+        _, later = review_in(conn, keys, payment_id=payment_id, decision=decision, reviewer=reviewer, role=role, note=note,
+                             transport_for=transport_for)
+    if later is not None:
+        later.run(engine)
     with engine.begin() as conn:
         return PaymentView.of(repo.by_id(conn, payment_id))
 
 
-def refund(engine: Engine, keys: DataKeys, *, payment_id: str, actor: str, role: str,
-           transport_for: TransportFor | None = None) -> PaymentView:
-    """Give a credited payment's money back: credits leave the wallet (an exception if they were played)."""
+def refund_in(conn: Connection, keys: DataKeys, *, payment_id: str, actor: str, role: str, note: str = "",
+              transport_for: TransportFor | None = None) -> tuple[PaymentView, ProviderRefund]:
+    """``refund`` in the caller's transaction; the provider refund to run after commit."""
     if not rules.allowed(role, "refund"):
         raise Forbidden(f"a {role} may not refund payments")
+    payment = repo.by_id(conn, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    if payment.status != "credited":
+        raise Conflict(f"payment {payment_id} is {payment.status}; only a credited payment can be refunded")
+    reason = f"refunded by {actor}" + (f": {note.strip()}" if note.strip() else "")
+    if _reverse(conn, payment, reason=reason) != "reversed":
+        raise Conflict(f"payment {payment_id} changed while refunding; look again")
+    later = ProviderRefund(provider_for(conn, keys, payment.account_id, transport_for), payment)
+    return PaymentView.of(repo.by_id(conn, payment_id)), later
+
+
+def refund(engine: Engine, keys: DataKeys, *, payment_id: str, actor: str, role: str, note: str = "",
+           transport_for: TransportFor | None = None) -> PaymentView:
+    """Give a credited payment's money back: credits leave the wallet (an exception if they were played)."""
     with engine.begin() as conn:
-        payment = repo.by_id(conn, payment_id)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}")
-        if payment.status != "credited":
-            raise Conflict(f"payment {payment_id} is {payment.status}; only a credited payment can be refunded")
-        if _reverse(conn, payment, reason=f"refunded by {actor}") != "reversed":
-            raise Conflict(f"payment {payment_id} changed while refunding; look again")
-        prov = provider_for(conn, keys, payment.account_id, transport_for)
-    _refund_at_provider(engine, prov, payment)
+        _, later = refund_in(conn, keys, payment_id=payment_id, actor=actor, role=role, note=note, transport_for=transport_for)
+    later.run(engine)
     with engine.begin() as conn:
         return PaymentView.of(repo.by_id(conn, payment_id))
 

@@ -30,15 +30,18 @@ from tests.console.conftest import (
 # What each role may do anywhere in its subtree: the specification.
 SPEC: dict[str, set[str]] = {
     "head_office_admin": {"view", "nodes.manage", "users.manage", "credits.mint", "credits.sell", "credits.terms", "limits.edit",
-                          "staff.manage", "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view"},
+                          "staff.manage", "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view",
+                          "payments.view", "payments.review", "payments.refund"},
     "distributor_admin": {"view", "nodes.manage", "users.manage", "credits.sell", "credits.terms", "limits.edit", "staff.manage",
-                          "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view"},
+                          "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view",
+                          "payments.view", "payments.review", "payments.refund"},
     "location_owner": {"view", "users.manage", "staff.manage", "devices.view", "devices.manage", "events.view", "events.ack",
-                       "reports.view"},
+                       "reports.view", "payments.view", "payments.review"},
     "technician": {"view", "devices.view", "devices.manage", "events.view"},
     "cashier": {"view"},
-    "auditor": {"view", "devices.view", "events.view", "audit.view", "reports.view"},
+    "auditor": {"view", "devices.view", "events.view", "audit.view", "reports.view", "payments.view"},
 }
+
 # A parent sets these for a child: never on your own node (head office has no parent).
 PARENT_ONLY = {"credits.terms", "limits.edit"}
 USERS = {  # username: (role, node)
@@ -92,10 +95,30 @@ def _world(central: Central) -> dict[str, dict[str, str]]:
             event_id = conn.execute(text("INSERT INTO significant_events (kind, device_id, detail, created_at) "
                                          "VALUES ('test', :d, 'x', '2026-01-01T00:00:00Z') RETURNING id"), {"d": device_id}).scalar_one()
         objects[loc] = {"node_id": loc, "device_id": device_id, "staff_id": add_staff(central, loc, f"Staff {loc}"),
-                        "user_id": str(user_id), "ref_id": str(event_id), "source": "event"}
+                        "user_id": str(user_id), "ref_id": str(event_id), "source": "event",
+                        "payment_id": _held_payment(central, loc)}
     for username, (role, node) in USERS.items():
         add_user(central, username, role, node)
     return objects
+
+
+def _held_payment(central: Central, location_id: str) -> str:
+    """A payment row waiting for review (the matrix posts no note, so no decision ever goes through)."""
+    from central_server.payments import repository as payments_repo
+    from central_server.payments import service as payments
+    from shared.ids import new_id
+
+    player_id, payment_id, now = new_id(), new_id(), "2026-01-01T00:00:00.000000Z"
+    with central.engine.begin() as conn:
+        account_id = payments.add_account(conn, _keys(central).data_keys, node_id=location_id, provider="stripe",
+                                          base_url="https://127.0.0.1:9", credentials={"secret_key": "sk", "webhook_secrets": ["w"]})
+        conn.execute(text("INSERT INTO players (id, location_id, card_number, display_name, created_at) VALUES (:i, :l, :c, 'P', :t)"),
+                     {"i": player_id, "l": location_id, "c": f"card-{location_id}", "t": now})
+        payments_repo.insert_payment(conn, id=payment_id, idempotency_key=f"matrix-{location_id}", account_id=account_id,
+                                     provider="stripe", provider_ref=None, player_id=player_id, location_id=location_id,
+                                     amount_units=10_00, fiat_units=10_00, currency="USD", status="review",
+                                     review_reasons='["test"]', created_by="test", created_at=now, updated_at=now, refunded_units=0)
+    return payment_id
 
 
 def _keys(central: Central) -> Any:
@@ -144,7 +167,8 @@ def test_every_route_every_role_inside_and_outside(central: Central) -> None:
 
 
 def test_anonymous_requests_are_sent_to_sign_in(central: Central) -> None:
-    objects = {"node_id": "head-office", "device_id": "x", "staff_id": "x", "user_id": "1", "ref_id": "1", "source": "event"}
+    objects = {"node_id": "head-office", "device_id": "x", "staff_id": "x", "user_id": "1", "ref_id": "1", "source": "event",
+               "payment_id": "x"}
     browser = browser_for(central)
     for method, path, _spec in _routes(central):
         url = path.format(**objects)
