@@ -51,6 +51,9 @@ def register(subparsers: Any) -> None:
     revoke = action("revoke-device", run_revoke, "refuse every further request of a device at once")
     revoke.add_argument("--device", required=True)
     action("verify", run_verify, "recompute every balance, transaction, device chain and signature; exit 1 on any problem")
+    rotate = action("rotate-data-key", run_rotate_data_key, "new data key; reseal every sealed value under it; retire the old key")
+    rotate.description = ROTATE_DATA_KEY_DOC
+    rotate.add_argument("--batch-rows", type=int, default=500, help="rows per transaction (default 500)")
     register_device_config(action)
     from central_server.games.cli import register_games
 
@@ -200,6 +203,42 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verify(conn)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+ROTATE_DATA_KEY_DOC = """\
+Adds a new AES-256-GCM data key to data_keys.json (the old one stays, to read what it sealed),
+reseals every sealed value in the database under it (player personal data, console TOTP
+secrets, payment provider credentials) in batches of --batch-rows, one transaction each, then
+removes the old key from the file once no value names it. Killed midway, run it again: it
+resumes the unfinished rotation (no new key) and skips values already under the new key.
+Stop every central server first: a server reads the key file only when it starts.
+The blind-index key (phone/name search) does not rotate: indexes are keyed hashes, not
+ciphertext, so they stay valid under any data key; rotating it would mean recomputing every
+index while searches under the old key stop finding players. Backups made before the rotation
+hold values under the old key: keep a copy of the old data_keys.json with them.
+"""
+
+
+def run_rotate_data_key(args: argparse.Namespace) -> int:
+    from central_server.migrate import check_at_head
+    from central_server.sealing import DataKeys, begin_rotation, reseal_database
+
+    if args.batch_rows < 1:
+        raise CafeError(f"--batch-rows must be at least 1, got {args.batch_rows}")
+    settings = _settings(args)
+    keys = DataKeys.load(settings.data_dir)
+    with _engine(settings) as engine:
+        check_at_head(engine)  # before a new key is made: a database we cannot use changes nothing
+        keys, new = begin_rotation(keys)
+        old = ", ".join(sorted(k for k in keys.keys if k != keys.current))
+        print(f"new data key {keys.current}; {old} kept for reading until everything is resealed" if new
+              else f"resuming the rotation to {keys.current} ({old} still in the key file)")
+        result = reseal_database(engine, keys, batch_rows=args.batch_rows)
+    if not result.finished:
+        print(f"{result.remaining:,} values still under {old} (changed meanwhile?); run rotate-data-key again")
+        return 1
+    print(f"every sealed value is under {result.current}; retired {', '.join(result.retired) or 'nothing'}")
+    return 0
 
 
 # --- device configuration (issue 4): staff with PINs, limits per node ---

@@ -18,9 +18,12 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -60,6 +63,14 @@ class DataKeys:
             keys = cls.generate(path)
             keys.save()
             return keys
+        return cls.load(data_dir)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> DataKeys:
+        """The existing key file; never a new one (a fresh key could not open what the database holds)."""
+        path = Path(data_dir) / DATA_KEYS_FILE
+        if not path.exists():
+            raise SealingError(f"no data key file {path}: is --data-dir central's data directory?")
         try:
             doc = json.loads(path.read_text())
             by_id = {kid: _unb64(value) for kid, value in doc["keys"].items()}
@@ -87,6 +98,18 @@ class DataKeys:
         if rotated.path is not None:
             rotated.save()
         return rotated
+
+    def retire_old(self) -> DataKeys:
+        """Only the current key (once nothing is sealed under the others). Saved when the keys have a file."""
+        retired = DataKeys(current=self.current, keys={self.current: self.keys[self.current]},
+                           index_key=self.index_key, path=self.path)
+        if retired.path is not None:
+            retired.save()
+        return retired
+
+    def current_prefix(self) -> str:
+        """How every value sealed under the current key starts (to find the others in SQL)."""
+        return f"{_PREFIX}:{self.current}:"
 
     def seal(self, plaintext: str, *, context: str) -> str:
         """Encrypt ``plaintext``; ``context`` (e.g. ``player:<id>:phone``) is bound as associated data,
@@ -118,3 +141,132 @@ class DataKeys:
         """A keyed hash of a normalised value for exact-match search (phone, name) without decryption."""
         normalised = " ".join(value.casefold().split())
         return hmac.new(self.index_key, f"{purpose}\x00{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+# -- rotation over the database (``cafe central rotate-data-key``) ------------------------------
+#
+# Generic over the tables that hold sealed values, so the areas keep their own code: each
+# ``SealedColumns`` names a table, its key, its sealed columns and the context each value was
+# sealed with. Each batch is one transaction; a row's update is guarded by its old values, so a
+# value changed meanwhile is left to the final count rather than overwritten.
+
+ROTATION_BATCH_ROWS = 500
+MAX_ROTATION_BATCHES = 1_000_000  # a bound on the loop: 500 million rows per table
+
+
+@dataclass(frozen=True)
+class SealedColumns:
+    label: str                          # "player fields", in the progress lines
+    table: sa.Table
+    key: str                            # the primary key column
+    columns: tuple[str, ...]            # sealed columns of one row, resealed together
+    context: Callable[[Any, str], str]  # (row key, column) → the associated data the value is bound to
+    key_id_column: str | None = None    # a column naming the row's key, kept in step
+
+
+def sealed_columns() -> tuple[SealedColumns, ...]:
+    """Every place central stores a value sealed with DataKeys (grep ``.seal(`` when adding one)."""
+    from central_server.players.service import SEALED_FIELDS, sealed_context
+    from central_server.tables import admin_users, payment_accounts, player_profiles
+
+    return (
+        SealedColumns("player fields", player_profiles, "player_id", tuple(f"{name}_ct" for name in SEALED_FIELDS),
+                      lambda player_id, column: sealed_context(str(player_id), column.removesuffix("_ct")), "key_id"),
+        # The contexts below are those of console.service._totp_context and payments.service.add_account;
+        # tests/central/test_key_rotation.py opens the resealed values through those services.
+        SealedColumns("TOTP secrets", admin_users, "id", ("totp_secret_sealed",),
+                      lambda user_id, _column: f"admin_users.totp_secret:{user_id}"),
+        SealedColumns("payment credentials", payment_accounts, "id", ("sealed_credentials",),
+                      lambda account_id, _column: f"payment_account:{account_id}"),
+    )
+
+
+def _not_current(spec: SealedColumns, keys: DataKeys, column: str) -> sa.ColumnElement[bool]:
+    col = spec.table.c[column]
+    return sa.and_(col.is_not(None), sa.not_(col.startswith(keys.current_prefix(), autoescape=True)))
+
+
+def count_not_current(conn: sa.Connection, spec: SealedColumns, keys: DataKeys) -> int:
+    """How many values of these columns are sealed under another key than the current one."""
+    total = 0
+    for column in spec.columns:
+        total += int(conn.execute(sa.select(sa.func.count()).select_from(spec.table)
+                                  .where(_not_current(spec, keys, column))).scalar_one())
+    return total
+
+
+def reseal_batch(conn: sa.Connection, spec: SealedColumns, keys: DataKeys, *, after: Any, limit: int) -> tuple[int, Any, int]:
+    """Reseal up to ``limit`` rows with a key above ``after``: (values resealed, last key seen, rows read)."""
+    key_col = spec.table.c[spec.key]
+    stmt = (sa.select(key_col, *[spec.table.c[c] for c in spec.columns])
+            .where(sa.or_(*[_not_current(spec, keys, c) for c in spec.columns])).order_by(key_col).limit(limit))
+    if after is not None:
+        stmt = stmt.where(key_col > after)
+    rows = conn.execute(stmt).all()
+    resealed = 0
+    for row in rows:
+        key = row[0]
+        old = dict(zip(spec.columns, row[1:], strict=True))
+        new: dict[str, Any] = {}
+        for column, token in old.items():
+            if token is None or token.startswith(keys.current_prefix()):
+                continue
+            try:
+                new[column] = keys.reseal(token, context=spec.context(key, column))
+            except SealingError as exc:
+                raise SealingError(f"{spec.table.name} {spec.key}={key} {column}: {exc.message}") from exc
+        if spec.key_id_column is not None:
+            new[spec.key_id_column] = keys.current
+        guard = [key_col == key] + [spec.table.c[c].is_(None) if v is None else spec.table.c[c] == v for c, v in old.items()]
+        if conn.execute(sa.update(spec.table).where(*guard).values(**new)).rowcount == 1:
+            resealed += len(new) - (spec.key_id_column is not None)
+    return resealed, (rows[-1][0] if rows else after), len(rows)
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    current: str
+    resealed: dict[str, int]  # label → values resealed by this run
+    remaining: int            # values still under an old key
+    retired: tuple[str, ...]  # keys removed from the key file
+    finished: bool
+
+
+def begin_rotation(keys: DataKeys) -> tuple[DataKeys, bool]:
+    """A new current key (saved first, so a value is never sealed under a key the file lacks), unless
+    an earlier rotation is unfinished (old keys still in the file): then that one is resumed. True when new."""
+    if len(keys.keys) > 1:
+        return keys, False
+    return keys.rotate(), True
+
+
+def reseal_database(engine: sa.Engine, keys: DataKeys, *, batch_rows: int = ROTATION_BATCH_ROWS,
+                    max_batches: int = MAX_ROTATION_BATCHES, say: Callable[[str], None] = print) -> RotationResult:
+    """Move every sealed value to the current key, batch by batch; then retire the old keys if nothing
+    references them. Safe to run again after an interruption: values already under the current key
+    are skipped. ``max_batches`` stops early (an interruption, for tests)."""
+    assert batch_rows > 0 and max_batches >= 0
+    resealed: dict[str, int] = {}
+    batches = 0
+    for spec in sealed_columns():
+        with engine.connect() as conn:
+            total = count_not_current(conn, spec, keys)
+        done, after = 0, None
+        resealed[spec.label] = 0
+        while total and batches < max_batches:
+            with engine.begin() as conn:  # one transaction per batch: a kill loses at most one batch
+                count, after, rows = reseal_batch(conn, spec, keys, after=after, limit=batch_rows)
+            batches += 1
+            done += count
+            resealed[spec.label] = done
+            say(f"resealed {done:,}/{total:,} {spec.label}…")
+            if rows < batch_rows:
+                break
+    with engine.connect() as conn:
+        remaining = sum(count_not_current(conn, spec, keys) for spec in sealed_columns())
+    old = tuple(sorted(k for k in keys.keys if k != keys.current))
+    if remaining:
+        return RotationResult(keys.current, resealed, remaining, (), False)
+    if old:
+        keys.retire_old()
+    return RotationResult(keys.current, resealed, 0, old, True)

@@ -59,7 +59,8 @@ def register(conn: Connection, location_id: str, new: NewPlayerBody) -> PlayerBo
     return view(conn, repo.by_id(conn, player_id))
 
 
-def _context(player_id: str, field: str) -> str:
+def sealed_context(player_id: str, field: str) -> str:
+    """The associated data a player's sealed field is bound to (also used by key rotation)."""
     return f"player:{player_id}:{field}"
 
 
@@ -77,7 +78,7 @@ def register_profile(conn: Connection, device: AuthedDevice, new: RegisterPlayer
     phone = rules.normalise_phone(new.phone)
     player_id, created_at = new_id(), utc_timestamp()
     _insert_with_card(conn, player_id, device.location_id, new.card_number, created_at)
-    seal = {name: keys.seal(value, context=_context(player_id, name))
+    seal = {name: keys.seal(value, context=sealed_context(player_id, name))
             for name, value in (("full_name", full_name), ("date_of_birth", born.isoformat()), ("phone", phone),
                                 ("id_number", new.id_number)) if value is not None}
     repo.insert_profile(
@@ -129,7 +130,7 @@ def _opened(keys: DataKeys, profile: Any) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for name in SEALED_FIELDS:
         token = getattr(profile, f"{name}_ct")
-        values[name] = None if token is None else keys.open(token, context=_context(profile.player_id, name))
+        values[name] = None if token is None else keys.open(token, context=sealed_context(profile.player_id, name))
     return values
 
 
