@@ -9,7 +9,17 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QLinearGradient, QPainter, QPaintEvent, QPen, QRadialGradient
+from PySide6.QtGui import (
+    QColor,
+    QIcon,
+    QKeyEvent,
+    QLinearGradient,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QRadialGradient,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -33,6 +43,7 @@ from kiosk_app.service import RecalledGame
 from kiosk_app.sounds import Sounds
 from shared.games.definition import GameDefinition
 from shared.games.round import RoundResult
+from shared.qr import qr_png
 
 
 def label(text: str, name: str = "", align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
@@ -518,6 +529,8 @@ class WalletScreen(Screen):
     sig_start = Signal(object)
     """Amount in credit units to check out, or None for the whole wallet."""
     sig_logout = Signal()
+    sig_topup = Signal()
+    """The player wants to buy credits online (the top-up screen)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -565,10 +578,17 @@ class WalletScreen(Screen):
         centre.addStretch(1)
         outer.addLayout(centre)
         outer.addStretch(1)
+        bottom = QHBoxLayout()  # the same row as Log out: the screen must still fit 768 px high
         self.logout = button("Log out", min_width=220)
-        outer.addWidget(self.logout, 0, Qt.AlignmentFlag.AlignLeft)
+        bottom.addWidget(self.logout)
+        bottom.addStretch(1)
+        self.topup = button("Top up", min_width=260)
+        self.topup.setMinimumHeight(96)
+        bottom.addWidget(self.topup)
+        outer.addLayout(bottom)
         self.all.clicked.connect(lambda: self.sig_start.emit(None))
         self.logout.clicked.connect(self.sig_logout.emit)
+        self.topup.clicked.connect(self.sig_topup.emit)
         self._amount_buttons: list[QPushButton] = []
 
     def show_player(self, player: model.Player) -> None:
@@ -592,8 +612,161 @@ class WalletScreen(Screen):
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:
-        for b in [*self._amount_buttons, self.all]:
+        for b in [*self._amount_buttons, self.all, self.topup]:
             b.setEnabled(not busy)
+
+
+# --- online top-up (issue 8) ---------------------------------------------------------
+
+QR_PX = 380  # big enough for a phone held at arm's length; fits 768 px high with the banner
+
+
+def qr_pixmap(text: str, size_px: int = QR_PX) -> QPixmap:
+    pixmap = QPixmap()
+    if not pixmap.loadFromData(qr_png(text, size_px), "PNG"):
+        raise ValueError("the QR code could not be drawn")
+    return pixmap
+
+
+class TopupScreen(Screen):
+    """Buying credits online: choose an amount, then scan the checkout link's QR with a phone and pay there.
+
+    Only crypto (BTCPay) is offered: it is the provider with a hosted checkout page a phone can
+    open; a card top-up needs the counter's terminal. The screen only shows what the window tells
+    it; the window starts the payment and follows its status on the worker.
+    """
+
+    sig_amount = Signal(int)
+    """The player chose how many credits (units) to buy."""
+    sig_cancel = Signal()
+    """Back to the wallet (a payment already started stays at central)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._build_ui()
+
+    def _build_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(80, 24, 80, 24)
+        outer.setSpacing(10)
+        outer.addWidget(label("Top up your account", "title"))
+        self.intro = label("", "subtitle")
+        outer.addWidget(self.intro)
+        outer.addStretch(1)
+
+        self.choose = QWidget()
+        choose = QVBoxLayout(self.choose)
+        choose.setContentsMargins(0, 0, 0, 0)
+        choose.setSpacing(18)
+        choose.addWidget(label("How many credits do you want to buy?", "subtitle"))
+        row = QHBoxLayout()
+        row.setSpacing(18)
+        row.addStretch(1)
+        self.amount_buttons: list[QPushButton] = []
+        for amount in model.TOPUP_CHOICES_UNITS:
+            b = button(model.credits(amount), min_width=200)
+            b.setMinimumHeight(110)
+            b.clicked.connect(lambda _=False, a=amount: self.sig_amount.emit(a))
+            row.addWidget(b)
+            self.amount_buttons.append(b)
+        row.addStretch(1)
+        choose.addLayout(row)
+        choose.addWidget(label("You pay with crypto (Bitcoin via BTCPay) on your phone. To pay by card or cash, "
+                               "please see the cashier.", "subtitle"))
+        outer.addWidget(self.choose)
+
+        self.pay = QWidget()
+        pay = QHBoxLayout(self.pay)
+        pay.setContentsMargins(0, 0, 0, 0)
+        pay.setSpacing(40)
+        pay.addStretch(1)
+        self.qr = QLabel()
+        self.qr.setFixedSize(QR_PX, QR_PX)
+        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr.setStyleSheet("background: white; border-radius: 12px;")
+        pay.addWidget(self.qr)
+        column = QWidget()
+        column.setMinimumWidth(560)  # the status words on a line or two, not a narrow ribbon beside the code
+        column.setMaximumWidth(640)
+        side = QVBoxLayout(column)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(10)
+        side.addStretch(1)
+        side.addWidget(label("CREDITS YOU BUY", "meterCaption", Qt.AlignmentFlag.AlignLeft))
+        self.amount = label("", "bigValue", Qt.AlignmentFlag.AlignLeft)
+        side.addWidget(self.amount)
+        self.scan = label("Scan with your phone to pay", "subtitle", Qt.AlignmentFlag.AlignLeft)
+        side.addWidget(self.scan)
+        side.addSpacing(10)
+        self.status = label("", "message", Qt.AlignmentFlag.AlignLeft)
+        self.status.setStyleSheet("font-size: 34px; font-weight: 800;")
+        side.addWidget(self.status)
+        self.detail = label("", "subtitle", Qt.AlignmentFlag.AlignLeft)
+        side.addWidget(self.detail)
+        side.addStretch(1)
+        pay.addWidget(column)
+        pay.addStretch(1)
+        outer.addWidget(self.pay)
+
+        self.error = notice("error")
+        outer.addWidget(self.error)
+        outer.addStretch(1)
+        bottom = QHBoxLayout()
+        self.cancel = button("Cancel", min_width=220)
+        bottom.addWidget(self.cancel)
+        bottom.addStretch(1)
+        self.done = button("Back to my account", "primary", min_width=320)
+        bottom.addWidget(self.done)
+        outer.addLayout(bottom)
+        self.cancel.clicked.connect(self.sig_cancel.emit)
+        self.done.clicked.connect(self.sig_cancel.emit)
+        self._holds = ""
+
+    def reset(self, balance_units: int) -> None:
+        """The amount choice, for a player whose account holds ``balance_units``."""
+        self._holds = f"Your account holds {model.credits(balance_units)} credits."
+        self.intro.setText(self._holds)
+        self.choose.show()
+        self.pay.hide()
+        self.qr.clear()
+        self.status.setText("")
+        self.detail.setText("")
+        self.error.setText("")
+        self.cancel.show()
+        self.done.hide()
+        self.set_busy(False)
+
+    def set_busy(self, busy: bool) -> None:
+        for b in self.amount_buttons:
+            b.setEnabled(not busy)
+        self.intro.setText("Asking the cafe's server…" if busy else self._holds)
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self.error.setText(message)
+
+    def show_payment(self, amount_units: int, qr: QPixmap) -> None:
+        """The checkout link as a QR for the player's phone."""
+        self.error.setText("")
+        self.intro.setText("Open the camera on your phone and point it at the code.")
+        self.amount.setText(model.credits(amount_units))
+        self.qr.setPixmap(qr)
+        self.qr.show()
+        self.choose.hide()
+        self.pay.show()
+
+    def show_status(self, status: str, amount_units: int, wallet_units: int) -> None:
+        headline, style, detail = model.topup_words(status, amount_units, wallet_units)
+        self.status.setText(headline)
+        self.status.setObjectName(style)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+        self.detail.setText(detail)
+        self.scan.setVisible(status == "pending")
+        self.qr.setVisible(status == "pending")  # a settled code is not to be scanned again
+        settled = status != "pending"
+        self.done.setVisible(settled)  # nothing is left to wait for here: one clear way back
+        self.cancel.setVisible(not settled)
 
 
 # --- session: bar, lobby, game -------------------------------------------------------

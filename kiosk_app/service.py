@@ -9,7 +9,9 @@ wallet only through central's idempotent checkout (a retry with the same request
 can never move them twice); cashing out needs no network, since the journal entry is
 the fact and sync delivers it. A scanned cash-out ticket funds a session the same way,
 through central's idempotent ticket-in (decision 0007): online only, since central's
-record is what says the ticket is still unpaid.
+record is what says the ticket is still unpaid. An online top-up (issue 8) is opened at
+central by ``sync.payments`` and paid on the player's phone; central credits the wallet
+when the provider confirms, so the kiosk only starts it and follows its status.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
 from sync.packages import GameLibrary
+from sync.payments import Payment, Provider, payment_status, start_topup
 from sync.pools import PoolDeck, PoolDeckEmpty
 from sync.status import SyncStatus
 
@@ -48,6 +51,10 @@ log = logging.getLogger(__name__)
 LOGIN_PATH = f"{PLAYERS_PATH}/login"
 CHECKOUT_ATTEMPTS = 3  # the same request id each time: a lost answer is retried, never doubled
 PIN_MAX_LEN = 12
+TOPUP_WAIT_S = 10  # one long poll; closing the window may wait this long for the one in flight
+TOPUP_PROVIDER: Provider = "btcpay"  # only crypto has a hosted checkout link to show as a QR (Stripe here is a card terminal)
+TOPUP_OFFLINE = ("Top-ups need the connection to the cafe's server, which is down right now. "
+                 "Please try again shortly, or top up at the counter.")
 
 
 class KioskRefusal(CafeError):
@@ -113,6 +120,7 @@ class KioskService:
         self.pin_guard = PinGuard()
         self._pending_checkout: dict[str, Any] | None = None
         self._pending_ticket: dict[str, Any] | None = None
+        self._topup_attempt: tuple[tuple[str, int], str] | None = None  # ((player, amount), request id)
         self.library: GameLibrary | None = None
         self.deck: PoolDeck | None = None
 
@@ -443,6 +451,50 @@ class KioskService:
                         expiry_days=self.limits().voucher_expiry_days)
         self.printer.print_ticket(ticket)
         return session.emptied(), ticket
+
+    # -- online top-ups (issue 8) ------------------------------------------------------
+
+    def start_topup(self, player: model.Player, amount_units: int) -> Payment:
+        """Open a crypto top-up at central for the player to pay on their phone.
+
+        The request id is made once per attempt: pressing the same amount again after an
+        answer was lost reuses it, so central returns the payment it already made instead
+        of a second one. Once central has answered, the next press is a new top-up.
+        """
+        if amount_units <= 0:
+            raise KioskRefusal("Choose how many credits to buy.")
+        if player.self_excluded:
+            raise KioskRefusal("This account is self-excluded. Please see the cashier.")
+        attempt = (player.player_id, amount_units)
+        with self._lock:
+            if self._topup_attempt is None or self._topup_attempt[0] != attempt:
+                self._topup_attempt = (attempt, new_id())
+            request_id = self._topup_attempt[1]
+        client = self._dev().client
+        payment = self._payments(lambda: start_topup(client, request_id, player.player_id, amount_units, TOPUP_PROVIDER))
+        with self._lock:
+            if self._topup_attempt is not None and self._topup_attempt[1] == request_id:
+                self._topup_attempt = None
+        if not payment.checkout_url:
+            raise KioskRefusal("This top-up has no payment link. Please top up at the counter.")
+        return payment
+
+    def topup_status(self, payment_id: str, known: str | None) -> Payment:
+        """The top-up once its status is no longer ``known`` (a long poll of at most ``TOPUP_WAIT_S``)."""
+        client = self._dev().client
+        return self._payments(lambda: payment_status(client, payment_id, known, TOPUP_WAIT_S))
+
+    @staticmethod
+    def _payments(call: Callable[[], Payment]) -> Payment:
+        try:
+            return call()
+        except Offline as exc:
+            raise KioskRefusal(TOPUP_OFFLINE) from exc
+        except CentralRefused as exc:
+            log.warning("top-up refused by central: %s", exc.message)
+            if exc.code == "self_excluded":
+                raise KioskRefusal("This account is self-excluded. Please see the cashier.") from exc
+            raise KioskRefusal("A top-up cannot be made at this kiosk right now. Please top up at the counter.") from exc
 
     # -- technician -------------------------------------------------------------------
 

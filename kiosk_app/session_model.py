@@ -26,6 +26,7 @@ RECALL_ROUNDS = 10
 VALIDATION_DIGITS = 18
 VOUCHER_QR_PREFIX = "CAFEV1"
 CHECKOUT_CHOICES_UNITS = (10_00, 20_00, 50_00, 100_00)
+TOPUP_CHOICES_UNITS = (10_00, 20_00, 50_00, 100_00)
 
 
 def credits(units: int) -> str:
@@ -90,6 +91,26 @@ def welcome(player: Player) -> tuple[str, str]:
 def checkout_choices(balance_units: int) -> list[int]:
     """Amounts a player may move to the kiosk: the presets they can cover (the whole wallet is a separate button)."""
     return [a for a in CHECKOUT_CHOICES_UNITS if a < balance_units]
+
+
+def topup_words(status: str, amount_units: int, wallet_units: int) -> tuple[str, str, str]:
+    """(headline, label style, line under it) a player reads for an online top-up's status."""
+    amount = credits(amount_units)
+    return {
+        "pending": ("Waiting for your payment…", "message",
+                    "The credits arrive the moment the payment is confirmed."),
+        "credited": ("Paid. Thank you!", "message", f"{amount} credits added. Your account now holds {credits(wallet_units)}."),
+        "review": ("Payment received", "message",
+                   "Your payment is being checked by the cafe; the credits arrive when it is approved."),
+        "expired": ("Time ran out", "error", "The payment was not made in time. Nothing was charged here; start again "
+                                            "if you still want to top up."),
+        "failed": ("Payment did not go through", "error", "Nothing was added. Please try again, or top up at the counter."),
+        "rejected": ("Payment not accepted", "error", "The cafe did not accept this payment, and the money goes back "
+                                                      "to you. Please see the cashier."),
+        "refunded": ("Payment refunded", "error", "The money went back to you, so no credits were added."),
+        "partial": ("Only part of the amount arrived", "error", "No credits were added. Please see the cashier to get "
+                                                                "the part you paid back."),
+    }.get(status, ("Please see the cashier", "error", "This top-up needs a look from the staff."))
 
 
 def refusal_to_start(player: Player, amount_units: int | None) -> str | None:

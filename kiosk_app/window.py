@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -36,8 +37,10 @@ from kiosk_app.screens import (
     RecallScreen,
     SessionBar,
     TechScreen,
+    TopupScreen,
     WalletScreen,
     label,
+    qr_pixmap,
 )
 from kiosk_app.service import KioskService, RecalledGame
 from kiosk_app.sounds import Sounds
@@ -45,6 +48,7 @@ from kiosk_app.worker import Worker
 from shared.device_config import Limits, StaffMember
 from shared.games.builtin import rtp_percent
 from shared.games.round import RoundResult, rtp
+from sync.payments import SETTLED, Payment
 from sync.status import SyncStatus
 
 BLOCKED_KEYS = {Qt.Key.Key_Escape, Qt.Key.Key_Meta, Qt.Key.Key_Super_L, Qt.Key.Key_Super_R, Qt.Key.Key_F11, Qt.Key.Key_Menu}
@@ -53,6 +57,12 @@ BLOCKED_WITH_ALT = {Qt.Key.Key_F4, Qt.Key.Key_Tab, Qt.Key.Key_Escape, Qt.Key.Key
 STAFF_ROLES = ("technician", "cashier", "manager", "owner")
 NO_SESSION_IDLE_S = 60  # a logged-in player who walks away without playing is logged out
 GOODBYE_S = 12
+TOPUP_IDLE_S = 600  # paying on a phone takes a while, but an account must not stay open all day
+IDLE_LOGOUT_S = {"login": NO_SESSION_IDLE_S, "wallet": NO_SESSION_IDLE_S, "topup": TOPUP_IDLE_S}
+TOPUP_FOLLOW_GAP_MS = 500  # between long polls: they pace themselves, this only stops a hot loop
+TOPUP_RETRY_MS = 5000  # after a failed status read (line down): the payment goes on at central
+TOPUP_MAX_POLLS = 360  # about an hour of long polls; a checkout link expires well before that
+TOPUP_CREDITED_MS = 4000  # long enough to read "Paid", then back to the wallet with the new balance
 INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin}
 
 
@@ -96,6 +106,8 @@ class KioskWindow(QWidget):
     """The screen now showing, by name."""
     sig_exit = Signal()
     """A technician left kiosk mode."""
+    sig_topup_changed = Signal(object)
+    """The top-up on screen was started or changed status (the ``Payment``)."""
 
     def __init__(self, service: KioskService, *, windowed: bool = False, sounds: Sounds | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -123,6 +135,9 @@ class KioskWindow(QWidget):
         self._status = SyncStatus(online=True)
         self.last_ticket: Ticket | None = None
         self.last_error = ""
+        self.topup_payment: Payment | None = None
+        self._topup_token = 0  # bumped when following stops: answers of an older poll are dropped
+        self._topup_polls = 0
         self.setWindowTitle("Lucky Cafe kiosk")
         self.setStyleSheet(theme.STYLE)
         self._build_ui()
@@ -163,6 +178,7 @@ class KioskWindow(QWidget):
         self.attract = self._add("attract", AttractScreen(clock=self.clock))
         self.login_screen = self._add("login", LoginScreen())
         self.wallet = self._add("wallet", WalletScreen())
+        self.topup = self._add("topup", TopupScreen())
         self.lobby = self._add("lobby", LobbyScreen())
         self.game = self._add("game", GameScreen(self.sounds))
         self.choice = self._add("choice", ChoiceScreen())
@@ -189,6 +205,9 @@ class KioskWindow(QWidget):
         self.login_screen.sig_back.connect(self.to_attract)
         self.wallet.sig_start.connect(self._start_session)
         self.wallet.sig_logout.connect(self.to_attract)
+        self.wallet.sig_topup.connect(self._open_topup)
+        self.topup.sig_amount.connect(self._start_topup)
+        self.topup.sig_cancel.connect(self._leave_topup)
         self.lobby.sig_game.connect(self._open_game)
         self.game.sig_play.connect(self._play)
         self.game.sig_lobby.connect(lambda: self.show_screen("lobby"))
@@ -268,6 +287,8 @@ class KioskWindow(QWidget):
 
     def show_screen(self, name: str) -> None:
         shown = self.screens[name]
+        if name != "topup":
+            self._topup_token += 1  # whatever leaves the top-up screen (cancel, idle) stops following it
         # A stack is as tall as its tallest page, hidden ones included; only the page on screen
         # counts here, so the offline banner and the session bar never push the window past 768 px.
         for screen in self.screens.values():
@@ -390,6 +411,91 @@ class KioskWindow(QWidget):
         self.wallet.error.setText(message)
         self.last_error = message
 
+    # -- online top-up (issue 8) --------------------------------------------------------
+
+    def _open_topup(self) -> None:
+        if self.player is None:
+            return
+        self.topup_payment = None
+        self.topup.reset(self.player.balance_units)
+        self.show_screen("topup")
+
+    def _start_topup(self, amount_units: int) -> None:
+        player = self.player
+        if player is None:
+            return
+        self.topup.set_busy(True)
+        self.worker.run(lambda: self.service.start_topup(player, amount_units), self._topup_started, self._topup_refused)
+
+    def _topup_refused(self, message: str) -> None:
+        self.topup.show_error(message)
+        self.last_error = message
+
+    def _topup_started(self, payment: Payment) -> None:
+        if self.current != "topup" or payment.checkout_url is None:
+            return  # the player left while central answered; the payment stays there, unpaid, until it expires
+        self.topup_payment = payment
+        self._topup_token += 1
+        self._topup_polls = 0
+        self.topup.show_payment(payment.amount_units, qr_pixmap(payment.checkout_url))
+        self._topup_changed(payment)
+
+    def _follow_topup(self, token: int) -> None:
+        """The next status by long poll on the watch lane, so a slow answer never holds up a login or a checkout."""
+        payment = self.topup_payment
+        if token != self._topup_token or payment is None or payment.status in SETTLED or payment.status == "review":
+            return
+        if self._topup_polls >= TOPUP_MAX_POLLS:
+            self.topup.show_error("Stopped waiting here; the cafe still credits your payment when it arrives.")
+            return
+        self._topup_polls += 1
+        self.worker.run(lambda: self.service.topup_status(payment.id, payment.status),
+                        lambda answer: self._topup_followed(token, answer),
+                        lambda message: self._topup_follow_failed(token, message), lane="watch")
+
+    def _topup_followed(self, token: int, payment: Payment) -> None:
+        if token != self._topup_token:
+            return
+        changed = self.topup_payment is None or payment.status != self.topup_payment.status
+        self.topup_payment = payment
+        if changed:
+            self._topup_changed(payment)
+        else:
+            self.topup.error.setText("")  # a poll that simply timed out: the line works again
+            QTimer.singleShot(TOPUP_FOLLOW_GAP_MS, lambda: self._follow_topup(token))
+
+    def _topup_follow_failed(self, token: int, message: str) -> None:
+        if token != self._topup_token:
+            return
+        self.topup.error.setText(message)
+        QTimer.singleShot(TOPUP_RETRY_MS, lambda: self._follow_topup(token))
+
+    def _topup_changed(self, payment: Payment) -> None:
+        self.topup.error.setText("")
+        self.topup.show_status(payment.status, payment.amount_units, payment.wallet_units)
+        if self.player is not None and self.player.player_id == payment.player_id:
+            # Central's answer carries the wallet balance: the wallet screen shows it without another call.
+            self.player = replace(self.player, balance_units=payment.wallet_units)
+            self.wallet.show_player(self.player)
+        self.sig_topup_changed.emit(payment)
+        token = self._topup_token
+        if payment.status == "credited":
+            QTimer.singleShot(TOPUP_CREDITED_MS, lambda: self._topup_credited_shown(token))
+        else:
+            QTimer.singleShot(TOPUP_FOLLOW_GAP_MS, lambda: self._follow_topup(token))
+
+    def _topup_credited_shown(self, token: int) -> None:
+        if token == self._topup_token and self.current == "topup":
+            self._leave_topup()
+
+    def _leave_topup(self) -> None:
+        if self.player is None:
+            self.to_attract()
+            return
+        self._last_input_s = self.clock()  # paying on the phone touched nothing here: the wallet's idle clock starts now
+        self.wallet.show_player(self.player)
+        self.show_screen("wallet")
+
     # -- playing ------------------------------------------------------------------------
 
     def _open_game(self, game_id: str) -> None:
@@ -487,7 +593,7 @@ class KioskWindow(QWidget):
                 self._cash_out(self.session.idle_cash_out(), timed_out=True)
             elif self.current != "choice" and model.reality_check_due(self.session, now, self.limits.reality_check_minutes):
                 self._reality_check()
-        elif self.current in ("login", "wallet") and now - self._last_input_s >= NO_SESSION_IDLE_S:
+        elif self.current in IDLE_LOGOUT_S and now - self._last_input_s >= IDLE_LOGOUT_S[self.current]:
             self.to_attract()
 
     def _reality_check(self) -> None:

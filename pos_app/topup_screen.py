@@ -9,10 +9,8 @@ itself stays at central and is credited there whether or not anyone watches.
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
-import segno
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout
@@ -22,13 +20,13 @@ from pos_app.service import Player
 from pos_app.widgets import Keypad, button, label, panel, set_message
 from shared.errors import CafeError
 from shared.money import CREDITS, format_units
+from shared.qr import qr_png
 from sync.payments import SETTLED, Payment, Provider
 
 if TYPE_CHECKING:
     from pos_app.window import MainWindow
 
 QR_PX = 240  # scannable from a phone held at the counter, and fits 1366x768 with the banner
-QR_BORDER = 4  # the quiet zone the QR standard asks for
 FOLLOW_GAP_MS = 500  # between long polls: they pace themselves, this only stops a hot loop on a bad answer
 OFFLINE_RETRY_MS = 5000
 MAX_POLLS = 360  # about an hour of long polls; a provider's link expires well before that
@@ -37,13 +35,8 @@ DEFAULT_PRESETS_UNITS = (1000, 2000, 5000, 10000)
 
 
 def qr_pixmap(text: str, size_px: int = QR_PX) -> QPixmap:
-    """``text`` as a QR code of at most ``size_px`` square, in whole pixels per module (sharp for cameras)."""
-    qr = segno.make(text, error="m")
-    width, _ = qr.symbol_size(border=QR_BORDER)
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="png", scale=max(1, size_px // width), border=QR_BORDER, dark="#000000", light="#ffffff")
     pixmap = QPixmap()
-    if not pixmap.loadFromData(buffer.getvalue(), "PNG"):
+    if not pixmap.loadFromData(qr_png(text, size_px), "PNG"):
         raise CafeError("the QR code could not be drawn")
     return pixmap
 

@@ -1,0 +1,134 @@
+"""A player tops up their account at the kiosk (issue 8), worked with clicks against the real central
+and the BTCPay simulator (tests/payments): the checkout link as a QR, the payment settled on the
+"phone" and its webhook delivered, the credited balance on the wallet screen; a redelivered webhook
+changes nothing; offline is refused plainly, and a retry after a lost answer makes one payment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PySide6.QtCore import Qt
+
+from kiosk_app.service import TOPUP_OFFLINE
+from shared.entry import utc_timestamp
+from shared.protocol import PAYMENTS_PATH
+from tests.kiosk.harness import Kiosk, PlayerCard, register_player
+from tests.kiosk.test_kiosk_play import log_in
+from tests.payments.conftest import Payments, payments  # noqa: F401 - the fixture
+
+
+def open_topup(k: Kiosk, player: PlayerCard) -> None:
+    log_in(k, player)
+    k.wait_screen("wallet")
+    k.qtbot.mouseClick(k.window.wallet.topup, Qt.MouseButton.LeftButton)
+    k.wait_screen("topup")
+
+
+def press_amount(k: Kiosk, text: str) -> None:
+    button = next(b for b in k.window.topup.amount_buttons if b.text() == text)
+    k.qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def registered_long_ago(k: Kiosk, player: PlayerCard) -> None:
+    """Past the "new player" review rule, so a small top-up is credited at once."""
+    k.central.execute("UPDATE players SET created_at = :t WHERE id = :i", i=player.player_id,
+                      t=utc_timestamp(datetime.now(UTC) - timedelta(days=30)))
+
+
+def credit_transactions(k: Kiosk, payment_id: str) -> int:
+    return int(k.central.scalar("SELECT count(*) FROM ledger_transactions WHERE id = :i", i=f"payment:{payment_id}:credit"))
+
+
+def test_crypto_topup_shows_the_qr_then_credits_the_wallet_once(kiosk_app: Kiosk, pos: Any, payments: Payments,  # noqa: F811
+                                                                artifacts: Path) -> None:
+    k, w = kiosk_app, kiosk_app.window
+    player = register_player(pos, 5_00)
+    registered_long_ago(k, player)
+    open_topup(k, player)
+    press_amount(k, "20.00")
+    k.qtbot.waitUntil(lambda: w.topup_payment is not None, timeout=15_000)
+    payment = w.topup_payment
+    assert payment is not None and payment.provider == "btcpay" and payment.amount_units == 20_00
+    assert payment.checkout_url is not None and payment.checkout_url.startswith(payments.btcpay.base_url)
+    assert not w.topup.qr.pixmap().isNull() and w.topup.qr.pixmap().width() >= 300
+    assert w.topup.amount.text() == "20.00" and w.topup.scan.text() == "Scan with your phone to pay"
+    assert w.topup.status.text() == "Waiting for your payment…"
+    assert w.worker.busy == 0, "the long poll is not counted as work in progress"
+    k.shoot(artifacts, "topup-qr")
+
+    invoice_id = next(iter(payments.btcpay.invoices))
+    with k.qtbot.waitSignal(w.sig_topup_changed, timeout=15_000) as changed:
+        settled = payments.btcpay.settle(invoice_id)
+        assert payments.btcpay.deliver(settled).answer["outcome"] == "credited"
+    assert changed.args[0].status == "credited" and changed.args[0].wallet_units == 25_00
+    assert w.topup.status.text() == "Paid. Thank you!" and "25.00" in w.topup.detail.text()
+    k.shoot(artifacts, "topup-credited")
+
+    k.wait_screen("wallet")  # back by itself, with the balance central reported
+    assert w.wallet.balance.text() == "25.00" and w.player is not None and w.player.balance_units == 25_00
+    redelivered = payments.btcpay.deliver(payments.btcpay.redelivery(settled)).answer["outcome"]
+    assert redelivered.startswith("redelivery")
+    assert payments.wallet(player.player_id) == 25_00 and credit_transactions(k, payment.id) == 1
+    assert len(payments.btcpay.invoices) == 1
+
+
+def test_a_new_players_topup_waits_for_the_cafes_review(kiosk_app: Kiosk, pos: Any, payments: Payments,  # noqa: F811
+                                                        artifacts: Path) -> None:
+    k, w = kiosk_app, kiosk_app.window
+    player = register_player(pos, 0)  # registered just now: the first payment waits for a review
+    open_topup(k, player)
+    press_amount(k, "10.00")
+    k.qtbot.waitUntil(lambda: w.topup_payment is not None, timeout=15_000)
+    with k.qtbot.waitSignal(w.sig_topup_changed, timeout=15_000) as changed:
+        payments.btcpay.deliver(payments.btcpay.settle(next(iter(payments.btcpay.invoices))))
+    assert changed.args[0].status == "review"
+    assert w.topup.detail.text() == "Your payment is being checked by the cafe; the credits arrive when it is approved."
+    assert payments.wallet(player.player_id) == 0
+    k.shoot(artifacts, "topup-review")
+    k.qtbot.mouseClick(w.topup.done, Qt.MouseButton.LeftButton)
+    k.wait_screen("wallet")
+
+
+def test_offline_is_refused_and_a_retry_after_a_lost_answer_makes_one_payment(
+    kiosk_app: Kiosk, pos: Any, payments: Payments, artifacts: Path,  # noqa: F811
+) -> None:
+    k, w = kiosk_app, kiosk_app.window
+    player = register_player(pos, 5_00)
+    open_topup(k, player)
+    k.cable.plugged = False
+    press_amount(k, "20.00")
+    k.qtbot.waitUntil(lambda: w.topup.error.text() != "", timeout=20_000)
+    assert w.topup.error.text() == TOPUP_OFFLINE
+    assert w.current == "topup" and w.topup_payment is None and w.topup.amount_buttons[1].isEnabled()
+    k.shoot(artifacts, "topup-offline")
+    assert k.central.scalar("SELECT count(*) FROM payments WHERE player_id = :p", p=player.player_id) == 0
+
+    # Central makes the payment but its answer never reaches the kiosk.
+    lost: list[httpx.Response] = []
+    forward = k.cable.handle_request
+
+    def lose_the_answer(request: httpx.Request) -> httpx.Response:
+        response = forward(request)
+        if request.method == "POST" and request.url.path == PAYMENTS_PATH and not lost:
+            response.read()
+            lost.append(response)
+            raise httpx.ReadTimeout("the answer was lost (test)", request=request)
+        return response
+    k.cable.handle_request = lose_the_answer  # type: ignore[method-assign]
+    k.cable.plugged = True
+    w.topup.error.setText("")
+    press_amount(k, "20.00")
+    k.qtbot.waitUntil(lambda: bool(lost) and w.topup.error.text() != "", timeout=20_000)
+    assert w.topup_payment is None
+    press_amount(k, "20.00")  # the player tries again: the same attempt, so the same payment
+    k.qtbot.waitUntil(lambda: w.topup_payment is not None, timeout=15_000)
+    rows = k.central.rows("SELECT id FROM payments WHERE player_id = :p", p=player.player_id)
+    assert w.topup_payment is not None and [r.id for r in rows] == [w.topup_payment.id]
+    assert len(payments.btcpay.invoices) == 1
+
+    k.qtbot.mouseClick(w.topup.cancel, Qt.MouseButton.LeftButton)  # back to the wallet; the payment stays at central
+    k.wait_screen("wallet")
+    assert payments.status(rows[0].id)["status"] == "pending"
