@@ -24,6 +24,7 @@ from central_server.console import repository as repo
 from central_server.errors import ApiError, NotFound
 from central_server.ledger import repository as ledger_repo
 from central_server.ledger import service as ledger
+from central_server.reports import service as reports
 from shared.bodies import Mint, WholesaleTransfer, check_text
 from shared.entry import utc_timestamp
 from shared.errors import ValidationError
@@ -125,6 +126,22 @@ def rename_node(conn: Connection, actor: Actor, node_id: str, name: str) -> None
     repo.rename_node(conn, node_id, name)
     record(conn, actor, action="node_renamed", target=f"node {node_id}", node_id=node_id,
            before={"name": row.name}, after={"name": name})  # type: ignore[attr-defined]
+
+
+def set_timezone(conn: Connection, actor: Actor, node_id: str, timezone: str) -> None:
+    """The IANA time zone a location's business day is cut in (reports); unset means UTC."""
+    row = _node(conn, node_id)
+    if row.kind != "location":  # type: ignore[attr-defined]
+        raise ValidationError("only a location has a time zone (its reports' day is cut in it)")
+    timezone = timezone.strip()
+    if not timezone:
+        raise ValidationError("choose a time zone, e.g. America/Chicago")
+    before = repo.node_timezone(conn, node_id)
+    if timezone == before:
+        raise ValidationError(f"the time zone is already {timezone}; nothing was changed")
+    reports.set_timezone(conn, node_id, timezone)  # refuses an unknown zone
+    record(conn, actor, action="node_timezone_set", target=f"node {node_id}", node_id=node_id,
+           before={"timezone": before}, after={"timezone": timezone})
 
 
 # -- terms ------------------------------------------------------------------------------------

@@ -201,6 +201,13 @@ def register(router: APIRouter) -> None:
         user = current_user(request, conn, None)
         return _act(conn, user, _node_url(node_id), lambda: credits.rename_node(conn, user.actor, node_id, name), "Renamed.")
 
+    @router.post("/nodes/{node_id}/timezone")
+    @console_access(access.NODES_MANAGE, target="node_id")
+    def set_timezone(request: Request, conn: Tx, node_id: str, timezone: str = Form("")) -> Response:
+        user = current_user(request, conn, None)
+        return _act(conn, user, _node_url(node_id), lambda: credits.set_timezone(conn, user.actor, node_id, timezone[:64]),
+                    "Time zone saved; reports cut the day in it from now on.")
+
     @router.post("/nodes/{node_id}/mint")
     @console_access(access.CREDITS_MINT, target="node_id")
     def mint(request: Request, conn: Tx, node_id: str, amount: str = Form(""), reason: str = Form("")) -> Response:
@@ -281,6 +288,42 @@ def register(router: APIRouter) -> None:
         if target.role not in access.GRANTABLE.get(user.role, ()):
             raise Denied("You cannot change a user whose role is above what you may grant.")
         return _act(conn, user, _node_url(target.node_id) + "#users", lambda: what(user), done)
+
+    @router.post("/users/{user_id}/name")
+    @console_access(access.USERS_MANAGE, target="user_id")
+    def rename_user(request: Request, conn: Tx, user_id: int, display_name: str = Form("")) -> Response:
+        return _user_action(request, conn, user_id, lambda u: service.rename_user(conn, u.actor, user_id, display_name),
+                            "Display name changed.")
+
+    @router.post("/users/{user_id}/role")
+    @console_access(access.USERS_MANAGE, target="user_id")
+    def change_role(request: Request, conn: Tx, user_id: int, role: str = Form("")) -> Response:
+        label = access.ROLE_LABELS.get(role, role)
+        return _user_action(request, conn, user_id,
+                            lambda u: service.change_role(conn, u.actor, actor_role=u.role, user_id=user_id, role=role),
+                            f"Role changed to {label}; the user's sessions were ended.")
+
+    @router.post("/users/{user_id}/reset-password", response_class=HTMLResponse)
+    @console_access(access.USERS_MANAGE, target="user_id")
+    def reset_password(request: Request, conn: Tx, user_id: int) -> Response:
+        user = current_user(request, conn, None)
+        target = repo.user(conn, user_id)
+        assert target is not None  # the access check resolved it
+        if target.role not in access.GRANTABLE.get(user.role, ()):
+            raise Denied("You cannot change a user whose role is above what you may grant.")
+        savepoint = conn.begin_nested()
+        try:
+            password = service.reset_password(conn, user.actor, user_id)
+        except CafeError as exc:
+            savepoint.rollback()
+            service.flash(conn, user.session, "error", exc.message)
+            return redirect(_node_url(target.node_id) + "#users")
+        savepoint.commit()
+        # Shown once, on this page only (like an enrolment code): central keeps only the hash.
+        response = _node_page(request, conn, user, target.node_id,
+                              {"new_password": {"username": target.username, "password": password}})
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @router.post("/users/{user_id}/disable")
     @console_access(access.USERS_MANAGE, target="user_id")
@@ -471,7 +514,7 @@ def _locations(user: ConsoleUser) -> set[str]:
     return {n for n in user.subtree() if user.names.get(n, ("", ""))[1] == "location"}
 
 
-def _node_page(request: Request, conn: Connection, user: ConsoleUser, node_id: str) -> Response:
+def _node_page(request: Request, conn: Connection, user: ConsoleUser, node_id: str, extra: dict[str, Any] | None = None) -> Response:
     node = repo.node(conn, node_id)
     assert node is not None  # the access check found it in the tree
     children = repo.nodes_in(conn, set(user.tree.children(node_id)))
@@ -484,7 +527,8 @@ def _node_page(request: Request, conn: Connection, user: ConsoleUser, node_id: s
         "child_kinds": [k for k, parents in _PARENT_KINDS.items() if node.kind in parents],
         "staff": repo.staff_at(conn, node_id) if node.kind == "location" else [],
         "devices": repo.devices_at(conn, {node_id}) if node.kind == "location" else [],
-        "now_s": int(time.time()),
+        "timezone": repo.node_timezone(conn, node_id) if node.kind == "location" else None,
+        "now_s": int(time.time()), "new_password": None, **(extra or {}),
     }
     return render_page(request, user, "node.html", context)
 

@@ -189,9 +189,11 @@ def acknowledge(conn: Connection, actor: Actor, *, source: str, ref_id: int, not
     if source not in ("event", "exception"):
         raise ValidationError("source is event or exception")
     note = check_text(note, "the note", max_len=2000)
-    exists, _ = repo.event_device(conn, source, ref_id)
+    exists, device_id = repo.event_device(conn, source, ref_id)
     if not exists:
         raise NotFound(f"there is no {source} {ref_id}")
+    if node_id is None and device_id is not None:
+        node_id = repo.device_location(conn, device_id)  # so the location's own people can read the note in the audit log
     repo.insert_review(conn, source=source, ref_id=ref_id, note=note, user_id=actor.user_id or 0, username=actor.name,
                        created_at=utc_timestamp())
     record(conn, actor, action=f"{source}_acknowledged", target=f"{source} {ref_id}", node_id=node_id, after={"note": note})

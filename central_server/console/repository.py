@@ -21,6 +21,7 @@ from central_server.tables import (
     payments,
     players,
     postings,
+    report_settings,
     significant_events,
     staff,
     web_sessions,
@@ -263,6 +264,12 @@ def balances_of(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str
     rows = conn.execute(sa.select(balances).where(balances.c.account.in_(accounts)))
     found = {(r.account, r.unit): int(r.balance_units) for r in rows}
     return {key: found.get(key, 0) for key in keys}
+
+
+def node_timezone(conn: Connection, node_id: str) -> str:
+    """The time zone a location's reports cut its day in (no row: UTC, as the reports area reads it)."""
+    found = conn.execute(sa.select(report_settings.c.timezone).where(report_settings.c.node_id == node_id)).scalar()
+    return str(found) if found else "UTC"
 
 
 def set_node_currency(conn: Connection, node_id: str, currency: str) -> None:

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
-from central_server.admin.service import MIN_PASSWORD_LEN, hash_password
+from central_server.admin.service import MIN_PASSWORD_LEN, hash_password, new_password
 from central_server.audit.log import Actor, record
 from central_server.console import access
 from central_server.console import repository as repo
@@ -320,6 +320,78 @@ def reset_totp(conn: Connection, actor: Actor, user_id: int) -> None:
     repo.revoke_sessions_of(conn, user_id, utc_timestamp())
     record(conn, actor, action="totp_reset", target=f"user {user.username}", node_id=user.node_id,
            before={"totp_enabled": bool(user.totp_enabled)}, after={"totp_enabled": False})
+
+
+def _existing_user(conn: Connection, user_id: int) -> object:
+    user = repo.user(conn, user_id, for_update=True)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}")
+    return user
+
+
+def rename_user(conn: Connection, actor: Actor, user_id: int, display_name: str) -> None:
+    """Change a user's display name (the username, which signs in, stays)."""
+    user = _existing_user(conn, user_id)
+    name = " ".join(display_name.split())
+    if not name:
+        raise ValidationError("a display name cannot be empty")
+    if len(name) > 200:
+        raise ValidationError("a display name is at most 200 characters")
+    before: str = user.display_name  # type: ignore[attr-defined]
+    if name == before:
+        raise ValidationError("that is already the display name; nothing was changed")
+    repo.update_user(conn, user_id, display_name=name, updated_at=utc_timestamp())
+    record(conn, actor, action="user_renamed", target=f"user {user.username}", node_id=user.node_id,  # type: ignore[attr-defined]
+           before={"display_name": before}, after={"display_name": name})
+
+
+def change_role(conn: Connection, actor: Actor, *, actor_role: str, user_id: int, role: str) -> None:
+    """Give a user another role at the same node: only one the actor may grant there (as ``create_user``).
+
+    Nobody changes their own role. The user's sessions end, so the new role (and a second
+    factor it may require) applies from their next sign-in.
+    """
+    user = _existing_user(conn, user_id)
+    username: str = user.username  # type: ignore[attr-defined]
+    node_id: str = user.node_id  # type: ignore[attr-defined]
+    before: str = user.role  # type: ignore[attr-defined]
+    if user_id == actor.user_id:
+        raise Forbidden("you cannot change your own role; ask an administrator above you")
+    target = repo.node(conn, node_id)
+    assert target is not None  # admin_users.node_id is a foreign key
+    grantable = access.grantable_roles(actor_role, target.kind)
+    if before not in access.GRANTABLE.get(actor_role, ()):
+        raise Forbidden(f"you cannot change {username}: their role ({access.ROLE_LABELS.get(before, before)}) is above what you may grant")
+    if role not in grantable:
+        allowed = ", ".join(access.ROLE_LABELS[r] for r in grantable) or "none"
+        raise Forbidden(f"you cannot give the role {role!r} at a {target.kind.replace('_', ' ')} (you may give: {allowed}); "
+                        "nothing was changed")
+    if role == before:
+        raise ValidationError(f"{username} already has that role; nothing was changed")
+    repo.update_user(conn, user_id, role=role, updated_at=utc_timestamp())
+    ended = repo.revoke_sessions_of(conn, user_id, utc_timestamp())
+    record(conn, actor, action="user_role_changed", target=f"user {username}", node_id=node_id,
+           before={"role": before}, after={"role": role, "sessions_ended": ended})
+
+
+def reset_password(conn: Connection, actor: Actor, user_id: int) -> str:
+    """A new random password for a user (returned once, for the admin to hand over; never stored or logged).
+
+    Ends every session of the user and clears a lockout. Nobody resets their own password
+    here: that is "Your account", which asks for the current one.
+    """
+    user = _existing_user(conn, user_id)
+    username: str = user.username  # type: ignore[attr-defined]
+    if user_id == actor.user_id:
+        raise ValidationError("to change your own password use Your account")
+    password = check_new_password(new_password())
+    repo.update_user(conn, user_id, password_hash=hash_password(password), failed_logins=0, locked_until_s=None,
+                     updated_at=utc_timestamp())
+    ended = repo.revoke_sessions_of(conn, user_id, utc_timestamp())
+    record(conn, actor, action="password_reset", target=f"user {username}", node_id=user.node_id,  # type: ignore[attr-defined]
+           before={"locked_until_s": user.locked_until_s},  # type: ignore[attr-defined]
+           after={"locked_until_s": None, "sessions_ended": ended})
+    return password
 
 
 def change_password(conn: Connection, session: Session, ip: str, *, current: str, new: str) -> None:

@@ -43,7 +43,7 @@ SPEC: dict[str, set[str]] = {
 }
 
 # A parent sets these for a child: never on your own node (head office has no parent).
-PARENT_ONLY = {"credits.terms", "limits.edit"}
+PARENT_ONLY = {"nodes.manage", "credits.terms", "limits.edit"}
 USERS = {  # username: (role, node)
     "ho": ("head_office_admin", "head-office"),
     "da": ("distributor_admin", "md-a"),
