@@ -51,3 +51,28 @@ def test_daily_and_shift_limits_refuse_a_sale_with_the_reason(qtbot: QtBot, cent
             service.sell(cashier, player, 20_00, tender="cash", tendered_units=20_00)
     finally:
         st.window.close()
+
+
+def test_the_screen_locks_itself_after_idle_time_and_input_keeps_it_open(qtbot: QtBot, central: Central,
+                                                                         enrolled_device: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    team = add_team(central)
+    st = open_station(qtbot, central, enrolled_device("pos"), team)
+    now = [1000.0]
+    try:
+        st.window.idle_clock = lambda: now[0]
+        st.login("cashier")
+        assert st.window.cashier is not None
+        lock_s = st.window.limits.screen_lock_s
+        now[0] += lock_s - 5
+        st.qtbot.keyClick(st.window.stack.currentWidget(), Qt.Key.Key_Shift)  # the cashier is still there
+        now[0] += 10
+        st.window.tick()
+        assert st.window.cashier is not None, "input restarts the idle time"
+        now[0] += lock_s + 1
+        st.window.tick()
+        assert st.window.cashier is None and st.window.stack.currentWidget() is st.window.login_screen
+        assert "Locked. Sign in to continue." in st.window.login_screen.message.text()
+    finally:
+        st.window.close()
