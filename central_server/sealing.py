@@ -166,18 +166,18 @@ class SealedColumns:
 
 def sealed_columns() -> tuple[SealedColumns, ...]:
     """Every place central stores a value sealed with DataKeys (grep ``.seal(`` when adding one)."""
+    from central_server.console.service import totp_context
+    from central_server.payments.service import credentials_context
     from central_server.players.service import SEALED_FIELDS, sealed_context
     from central_server.tables import admin_users, payment_accounts, player_profiles
 
     return (
         SealedColumns("player fields", player_profiles, "player_id", tuple(f"{name}_ct" for name in SEALED_FIELDS),
                       lambda player_id, column: sealed_context(str(player_id), column.removesuffix("_ct")), "key_id"),
-        # The contexts below are those of console.service._totp_context and payments.service.add_account;
-        # tests/central/test_key_rotation.py opens the resealed values through those services.
         SealedColumns("TOTP secrets", admin_users, "id", ("totp_secret_sealed",),
-                      lambda user_id, _column: f"admin_users.totp_secret:{user_id}"),
+                      lambda user_id, _column: totp_context(int(user_id))),
         SealedColumns("payment credentials", payment_accounts, "id", ("sealed_credentials",),
-                      lambda account_id, _column: f"payment_account:{account_id}"),
+                      lambda account_id, _column: credentials_context(str(account_id))),
     )
 
 

@@ -341,33 +341,15 @@ class KioskService:
 
     @staticmethod
     def _request_ticket_in(device: Device, pending: dict[str, Any]) -> Any:
-        for attempt in range(CHECKOUT_ATTEMPTS):
-            try:
-                return device.client.request("POST", TICKET_IN_PATH, pending)
-            except Offline as exc:
-                if attempt + 1 == CHECKOUT_ATTEMPTS:
-                    raise KioskRefusal("Tickets need the connection to the cafe's server. Keep your ticket and try again "
-                                       "when the OFFLINE banner is gone, or redeem it at the counter.") from exc
-            except CentralRefused as exc:
-                raise KioskRefusal(_ticket_refusal(exc)) from exc
-        raise AssertionError("unreachable")
+        return _post_idempotent(device, TICKET_IN_PATH, pending, _ticket_refusal, offline=(
+            "Tickets need the connection to the cafe's server. Keep your ticket and try again "
+            "when the OFFLINE banner is gone, or redeem it at the counter."))
 
     @staticmethod
     def _checkout(device: Device, pending: dict[str, Any]) -> Any:
-        for attempt in range(CHECKOUT_ATTEMPTS):
-            try:
-                return device.client.request("POST", CHECKOUT_PATH, pending)
-            except Offline as exc:
-                if attempt + 1 == CHECKOUT_ATTEMPTS:
-                    raise KioskRefusal("A new session needs the connection to the cafe's server, which is down right now. "
-                                       "Your credits are safe in your account.") from exc
-            except CentralRefused as exc:
-                if exc.code == "checkout_conflict" and attempt + 1 < CHECKOUT_ATTEMPTS:
-                    continue
-                if exc.code == "insufficient_credits":
-                    raise KioskRefusal("Your account does not hold that many credits any more.") from exc
-                raise KioskRefusal(_player_refusal(exc)) from exc
-        raise AssertionError("unreachable")
+        return _post_idempotent(device, CHECKOUT_PATH, pending, _checkout_refusal, offline=(
+            "A new session needs the connection to the cafe's server, which is down right now. "
+            "Your credits are safe in your account."))
 
     def recover_session(self) -> model.Session | None:
         """A session this kiosk left open (power cut, crash): its escrow is still the player's."""
@@ -521,6 +503,30 @@ class KioskService:
 
     def meters(self) -> model.Meters:
         return model.kiosk_meters(self._dev().journal.entries())
+
+
+def _post_idempotent(device: Device, path: str, pending: dict[str, Any], refusal: Callable[[CentralRefused], str], *,
+                     offline: str) -> Any:
+    """POST an online session request keyed by its request id: retried (a lost answer or a lost race
+    repeats harmlessly), then one plain sentence for the player when it cannot be done."""
+    for attempt in range(CHECKOUT_ATTEMPTS):
+        last = attempt + 1 == CHECKOUT_ATTEMPTS
+        try:
+            return device.client.request("POST", path, pending)
+        except Offline as exc:
+            if last:
+                raise KioskRefusal(offline) from exc
+        except CentralRefused as exc:
+            if exc.code == "checkout_conflict" and not last:
+                continue
+            raise KioskRefusal(refusal(exc)) from exc
+    raise AssertionError("unreachable")
+
+
+def _checkout_refusal(exc: CentralRefused) -> str:
+    if exc.code == "insufficient_credits":
+        return "Your account does not hold that many credits any more."
+    return _player_refusal(exc)
 
 
 def _ticket_refusal(exc: CentralRefused) -> str:

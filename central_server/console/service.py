@@ -173,7 +173,8 @@ def _attempt(conn: Connection, username: str, user_id: int | None, ip: str, *, o
 # -- second factor ----------------------------------------------------------------------------
 
 
-def _totp_context(user_id: int) -> str:
+def totp_context(user_id: int) -> str:
+    """What a user's sealed TOTP secret is bound to (also used by the data key rotation)."""
     return f"admin_users.totp_secret:{user_id}"
 
 
@@ -182,10 +183,10 @@ def enrolment(conn: Connection, keys: DataKeys, session: Session) -> tuple[str, 
     user = repo.user(conn, session.user_id)
     assert user is not None
     if user.totp_secret_sealed:
-        secret = keys.open(user.totp_secret_sealed, context=_totp_context(user.id))
+        secret = keys.open(user.totp_secret_sealed, context=totp_context(user.id))
     else:
         secret = pyotp.random_base32()
-        repo.update_user(conn, user.id, totp_secret_sealed=keys.seal(secret, context=_totp_context(user.id)))
+        repo.update_user(conn, user.id, totp_secret_sealed=keys.seal(secret, context=totp_context(user.id)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
     svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1f2937", light="#ffffff", omitsize=False)
     return secret, svg
@@ -206,7 +207,7 @@ def second_factor(conn: Connection, keys: DataKeys, session: Session, code: str,
         return SignIn(False, "Too many failed attempts: this account is locked.")
     if not user.totp_secret_sealed:
         return SignIn(False, "Start the enrolment first.")
-    totp = pyotp.TOTP(keys.open(user.totp_secret_sealed, context=_totp_context(user.id)))
+    totp = pyotp.TOTP(keys.open(user.totp_secret_sealed, context=totp_context(user.id)))
     code = "".join(code.split())
     step = _matching_step(totp, code, now_s)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):

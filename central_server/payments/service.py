@@ -74,6 +74,11 @@ class PaymentView:
 # -- provider accounts ------------------------------------------------------------------
 
 
+def credentials_context(account_id: str) -> str:
+    """What a provider account's sealed credentials are bound to (also used by the data key rotation)."""
+    return f"payment_account:{account_id}"
+
+
 def add_account(conn: Connection, keys: DataKeys, *, node_id: str, provider: str, base_url: str,
                 credentials: Mapping[str, Any], account_id: str | None = None) -> str:
     """Store a provider account of a location or distributor; its secrets are sealed (DESIGN §7)."""
@@ -83,7 +88,7 @@ def add_account(conn: Connection, keys: DataKeys, *, node_id: str, provider: str
     if missing := needed - set(credentials):
         raise ValidationError(f"{provider} account needs {', '.join(sorted(missing))}")
     account_id = account_id or f"pa-{new_id()}"
-    sealed = keys.seal(json.dumps(dict(credentials), sort_keys=True), context=f"payment_account:{account_id}")
+    sealed = keys.seal(json.dumps(dict(credentials), sort_keys=True), context=credentials_context(account_id))
     repo.insert_account(conn, id=account_id, node_id=node_id, provider=provider, base_url=base_url.rstrip("/"),
                         sealed_credentials=sealed, active=True, created_at=utc_timestamp())
     return account_id
@@ -93,7 +98,7 @@ def provider_for(conn: Connection, keys: DataKeys, account_id: str, transport_fo
     row = repo.account(conn, account_id)
     if row is None:
         raise NotFound(f"no payment account {account_id}")
-    creds = json.loads(keys.open(row.sealed_credentials, context=f"payment_account:{row.id}"))
+    creds = json.loads(keys.open(row.sealed_credentials, context=credentials_context(row.id)))
     transport = transport_for(row.base_url) if transport_for else None
     if row.provider == "stripe":
         return StripeProvider(row.base_url, creds["secret_key"], creds["webhook_secrets"], transport=transport)
