@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.money import CREDITS, format_units
+
 STATUSES = ("pending", "review", "credited", "rejected", "refunded", "failed", "expired", "partial")
 TERMINAL = frozenset({"rejected", "refunded", "failed", "expired", "partial"})
 
@@ -55,7 +57,7 @@ def review_reasons(facts: RiskFacts) -> list[str]:
     """Why a confirmed payment must wait for a person; empty when it may be credited at once."""
     reasons = []
     if facts.amount_units > facts.review_threshold_units:
-        reasons.append(f"amount above the review threshold ({facts.review_threshold_units} units)")
+        reasons.append(f"amount above the review threshold ({format_units(facts.review_threshold_units, CREDITS)} credits)")
     if facts.prior_credited == 0 and facts.player_age_s < NEW_PLAYER_S:
         reasons.append("new player (first payment, registered less than a day ago)")
     if facts.recent_count_1h > VELOCITY_PER_HOUR:
