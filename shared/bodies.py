@@ -70,6 +70,19 @@ def check_denominations(counts: object, total_units: int, what: str) -> dict[str
     return counts
 
 
+_FIELD_SETS: dict[type, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _field_sets(body_type: type) -> tuple[frozenset[str], frozenset[str]]:
+    """A body type's field names and its required ones, computed once (every ingested entry asks)."""
+    sets = _FIELD_SETS.get(body_type)
+    if sets is None:
+        fields = dataclasses.fields(body_type)
+        required = (f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        sets = _FIELD_SETS[body_type] = (frozenset(f.name for f in fields), frozenset(required))
+    return sets
+
+
 @dataclass(frozen=True)
 class Body:
     """Base of every entry body; subclasses set ``kind``."""
@@ -83,15 +96,12 @@ class Body:
     def from_json(cls, data: object) -> Body:
         if not isinstance(data, dict):
             raise ValidationError(f"{cls.kind} body must be an object")
-        names = {f.name for f in dataclasses.fields(cls)}
-        required = {
-            f.name for f in dataclasses.fields(cls)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        }
-        unknown, missing = set(data) - names, required - set(data)
-        if unknown:
-            raise ValidationError(f"{cls.kind} body has unknown field(s): {', '.join(sorted(unknown))}")
-        if missing:
+        names, required = _field_sets(cls)
+        keys = data.keys()
+        if not (keys <= names and required <= keys):
+            unknown, missing = keys - names, required - keys
+            if unknown:
+                raise ValidationError(f"{cls.kind} body has unknown field(s): {', '.join(sorted(unknown))}")
             raise ValidationError(f"{cls.kind} body is missing: {', '.join(sorted(missing))}")
         return cls(**data)
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.bodies import Body, parse_body
-from shared.canonical import canonical_json, sha256_hex
+from shared.canonical import canonical_json, canonical_json_of_checked, sha256_hex
 from shared.errors import IntegrityError, ValidationError
 from shared.ids import check_id, new_id
 from shared.ledger import Posting, check_balanced
@@ -91,7 +91,7 @@ class JournalEntry:
         return {
             "id": self.id, "device_id": self.device_id, "seq": self.seq, "prev_hash": self.prev_hash, "kind": self.kind,
             "created_at": self.created_at, "actor": self.actor,
-            "body": {name: getattr(body, name) for name in _field_names(type(body))},
+            "body": _body_view(body),
             "postings": [p.to_json() for p in self.postings],
         }
 
@@ -108,30 +108,52 @@ class JournalEntry:
         return cls.from_json_canonical(data)[0]
 
     @classmethod
-    def from_json_canonical(cls, data: object) -> tuple[JournalEntry, bytes]:
+    def from_json_canonical(cls, data: object, *, types_checked: bool = False) -> tuple[JournalEntry, bytes]:
         """``from_json``, and the canonical JSON of the entry without its hash (what the hash covers).
 
         The entry is serialised once: that one encoding is hashed, compared with what was
         sent, and handed back so a caller that stores it does not encode it again.
+        ``types_checked`` says ``data`` came from ``parse_json``, which already refused
+        every type without one canonical spelling, so it is encoded as sent, unchecked.
         """
         if not isinstance(data, dict):
             raise ValidationError("an entry must be a JSON object")
-        if set(data) != set(ENTRY_FIELDS):
+        if data.keys() != _ENTRY_FIELD_SET:
             raise ValidationError(f"an entry must have exactly the fields {', '.join(ENTRY_FIELDS)}")
-        if not isinstance(data["postings"], list):
+        raw_postings = data["postings"]
+        if not isinstance(raw_postings, list):
             raise ValidationError("postings must be a list")
+        kind = data["kind"]
+        body = parse_body(kind, data["body"]) if isinstance(kind, str) else _bad_kind(kind)
+        implied = body.postings()
+        # Most kinds imply their postings: when what was sent is exactly those, the
+        # checked postings the body built stand for them, and nothing is parsed twice.
+        matched = implied is not None and _same_postings(raw_postings, implied)
         entry = cls(
             id=data["id"], device_id=data["device_id"], seq=data["seq"], prev_hash=data["prev_hash"],
-            kind=data["kind"], created_at=data["created_at"], actor=data["actor"],
-            body=parse_body(data["kind"], data["body"]) if isinstance(data["kind"], str) else _bad_kind(data["kind"]),
-            postings=tuple(Posting.from_json(p) for p in data["postings"]),
+            kind=kind, created_at=data["created_at"], actor=data["actor"], body=body,
+            postings=implied if matched and implied is not None else tuple(Posting.from_json(p) for p in raw_postings),
             hash=data["hash"],
         )
-        unhashed = entry._unhashed_json_view()
-        canonical = entry._check_against(unhashed)
-        # The hash was checked over the entry as parsed; a body field left out in favour of
-        # its default would parse to the same entry, so also insist on exactly what was sent.
-        if {**unhashed, "hash": entry.hash} != data:
+        if types_checked:
+            entry._check_fields()
+            if not matched:
+                check_postings(body, entry.postings)
+            unhashed = {name: value for name, value in data.items() if name != "hash"}
+            canonical = entry._check_hash(canonical_json_of_checked(unhashed))
+            # The other fields are the very values sent, and the postings were matched or
+            # parsed strictly; only the body can differ from what was sent.
+            if type(body).to_json is Body.to_json:
+                same = _body_view(body) == data["body"]
+            else:
+                same = {**entry._unhashed_json_view(), "hash": entry.hash} == data
+        else:
+            unhashed = entry._unhashed_json_view()
+            canonical = entry._check_against(unhashed)
+            same = {**unhashed, "hash": entry.hash} == data
+        # The hash was checked over the entry; a body field left out in favour of its
+        # default would parse to the same entry, so also insist on exactly what was sent.
+        if not same:
             raise IntegrityError(f"entry {entry.device_id}#{entry.seq} as sent is not what its hash covers (a field is missing)")
         return entry, canonical
 
@@ -141,6 +163,12 @@ class JournalEntry:
 
     def _check_against(self, unhashed: dict[str, Any]) -> bytes:
         """``check`` with the entry's ``unhashed_json()`` already built; its canonical JSON."""
+        self._check_fields()
+        check_postings(self.body, self.postings)
+        return self._check_hash(canonical_json(unhashed))
+
+    def _check_fields(self) -> None:
+        """Every field but the postings and the hash."""
         check_id(self.id, "entry id")
         _check_device_id(self.device_id)
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
@@ -154,12 +182,34 @@ class JournalEntry:
             raise ValidationError(f"actor {self.actor!r} is not a valid actor reference")
         if self.kind != self.body.kind:
             raise ValidationError(f"entry kind {self.kind!r} does not match its {self.body.kind!r} body")
-        check_postings(self.body, self.postings)
+
+    def _check_hash(self, canonical: bytes) -> bytes:
         check_hash(self.hash, "hash")
-        canonical = canonical_json(unhashed)
         if self.hash != sha256_hex(canonical):
             raise IntegrityError(f"entry {self.device_id}#{self.seq} hash does not match its content")
         return canonical
+
+
+_ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
+
+
+def _same_postings(raw: list[Any], postings: Sequence[Posting]) -> bool:
+    """``raw`` is exactly ``postings`` as JSON: same order, same values, an amount that is a real int."""
+    if len(raw) != len(postings):
+        return False
+    for sent, posting in zip(raw, postings, strict=True):
+        if type(sent) is not dict or len(sent) != 3:
+            return False
+        amount = sent.get("amount_units")
+        if (type(amount) is not int or amount != posting.amount_units or sent.get("account") != posting.account
+                or sent.get("unit") != posting.unit):
+            return False
+    return True
+
+
+def _body_view(body: Body) -> dict[str, Any]:
+    """A body's fields as they are (no copies), to compare with what was sent."""
+    return {name: getattr(body, name) for name in _field_names(type(body))}
 
 
 _FIELD_NAMES: dict[type[Body], tuple[str, ...]] = {}

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from shared.bodies import BODY_TYPES, Body, Mint, Sale, Void
-from shared.canonical import canonical_json, parse_canonical
+from shared.canonical import canonical_json, parse_canonical, parse_json, sha256_hex
 from shared.entry import (
     ENTRY_FIELDS,
     GENESIS_HASH,
@@ -25,7 +25,7 @@ from shared.entry import (
     make_entry,
     utc_timestamp,
 )
-from shared.errors import IntegrityError, ValidationError
+from shared.errors import CafeError, IntegrityError, ValidationError
 from shared.ids import new_id
 from shared.ledger import Posting, move
 from tests.test_bodies import EXAMPLES
@@ -42,6 +42,24 @@ def entry_for(body: Body, seq: int = 1, prev_hash: str = GENESIS_HASH, device_id
     return make_entry(device_id=device_id, seq=seq, prev_hash=prev_hash, body=body, actor="cashier:c-1", postings=_postings_for(body))
 
 
+def parse_entry(data: Any) -> JournalEntry:
+    """``JournalEntry.from_json``, and ingest's path must agree with it: the same entry or the same refusal.
+
+    Ingest parses a whole batch with ``parse_json`` (which checks every type once) and then
+    each entry with ``types_checked=True``, hashing what was sent instead of re-encoding it.
+    """
+    try:
+        expected = JournalEntry.from_json(data)
+    except CafeError as exc:
+        with pytest.raises(type(exc) if not isinstance(exc, ValidationError) else ValidationError):
+            JournalEntry.from_json_canonical(parse_json(json.dumps(data)), types_checked=True)
+        raise
+    entry, canonical = JournalEntry.from_json_canonical(parse_json(json.dumps(data)), types_checked=True)
+    assert entry == expected
+    assert sha256_hex(canonical) == entry.hash and canonical == canonical_json(entry.unhashed_json())
+    return expected
+
+
 def chain(n: int, device_id: str = DEVICE) -> list[JournalEntry]:
     kinds = sorted(BODY_TYPES)
     entries: list[JournalEntry] = []
@@ -55,11 +73,11 @@ def chain(n: int, device_id: str = DEVICE) -> list[JournalEntry]:
 @pytest.mark.parametrize("kind", sorted(BODY_TYPES))
 def test_entry_round_trips_through_json_for_every_kind(kind):
     entry = entry_for(EXAMPLES[kind], seq=3, prev_hash="1f" * 32)
-    assert JournalEntry.from_json(entry.to_json()) == entry
+    assert parse_entry(entry.to_json()) == entry
     # the export line parses back to the same entry too
     line = entry.canonical()
     assert line == canonical_json(entry.to_json())
-    assert JournalEntry.from_json(parse_canonical(line)) == entry
+    assert parse_entry(parse_canonical(line)) == entry
     assert set(entry.to_json()) == set(ENTRY_FIELDS)
 
 
@@ -155,7 +173,7 @@ def test_changing_any_field_makes_from_json_fail(kind, seq, field, data):
     changed[field] = data.draw(tweaked(original[field]), label=f"new {field}")
     assume(_spelling(changed) != _spelling(original))
     with pytest.raises((IntegrityError, ValidationError)):
-        JournalEntry.from_json(changed)
+        parse_entry(changed)
 
 
 def test_dropping_a_body_field_that_has_a_default_is_refused():
@@ -163,7 +181,7 @@ def test_dropping_a_body_field_that_has_a_default_is_refused():
     data = entry.to_json()
     del data["body"]["tender"]  # would parse back to tender="cash" and the same hash
     with pytest.raises(IntegrityError, match="what its hash covers"):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 @pytest.mark.parametrize(("kind", "name"), [(kind, name) for kind in sorted(BODY_TYPES) for name in EXAMPLES[kind].to_json()])
@@ -171,7 +189,7 @@ def test_dropping_any_body_field_is_refused(kind, name):
     data = entry_for(EXAMPLES[kind]).to_json()
     del data["body"][name]
     with pytest.raises((IntegrityError, ValidationError)):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 @pytest.mark.parametrize("field", ENTRY_FIELDS)
@@ -179,23 +197,23 @@ def test_a_missing_field_is_refused(field):
     data = entry_for(EXAMPLES["mint"]).to_json()
     del data[field]
     with pytest.raises(ValidationError, match="exactly the fields"):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 def test_an_extra_field_or_a_non_object_is_refused():
     data = entry_for(EXAMPLES["mint"]).to_json()
     with pytest.raises(ValidationError, match="exactly the fields"):
-        JournalEntry.from_json({**data, "signature": "x"})
+        parse_entry({**data, "signature": "x"})
     for not_entry in (None, [data], "entry"):
         with pytest.raises(ValidationError, match="JSON object"):
-            JournalEntry.from_json(not_entry)
+            parse_entry(not_entry)
 
 
 def test_a_changed_hash_is_an_integrity_error():
     data = entry_for(EXAMPLES["mint"]).to_json()
     data["hash"] = "0" * 64
     with pytest.raises(IntegrityError, match="hash does not match"):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 @pytest.mark.parametrize(
@@ -229,14 +247,14 @@ def test_kind_must_match_the_body():
     data = entry_for(EXAMPLES["session_checkout"]).to_json()
     data["kind"] = "session_checkin"  # same fields, opposite direction
     with pytest.raises((ValidationError, IntegrityError)):
-        JournalEntry.from_json(data)
+        parse_entry(data)
     entry = entry_for(EXAMPLES["mint"])
     with pytest.raises(ValidationError, match="does not match its 'mint' body"):
         dataclasses.replace(entry, kind="sale").check()
     data = entry.to_json()
     data["kind"] = 5
     with pytest.raises(ValidationError, match="kind must be text"):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 # -- postings against the body -------------------------------------------------------------
@@ -273,12 +291,12 @@ def test_a_void_needs_explicit_balanced_postings():
     reversal = [p.reversed() for p in SALE.postings() or ()]
     entry = make_entry(device_id=DEVICE, seq=1, prev_hash=GENESIS_HASH, body=void, actor="mgr-1", postings=reversal)
     assert entry.postings == tuple(reversal)
-    assert JournalEntry.from_json(entry.to_json()) == entry
+    assert parse_entry(entry.to_json()) == entry
     # and a void read back with unbalanced postings is refused too
     data = entry.to_json()
     data["postings"] = data["postings"][:1]
     with pytest.raises(ValidationError, match="do not balance"):
-        JournalEntry.from_json(data)
+        parse_entry(data)
 
 
 def test_an_adjustment_carries_its_lines_as_postings():

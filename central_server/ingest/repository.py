@@ -29,13 +29,6 @@ def insert_entry(conn: Connection, **values: Any) -> None:
     conn.execute(journal_entries.insert().values(**values))
 
 
-def set_head_signature(conn: Connection, device_id: str, seq: int, signature: str) -> None:
-    conn.execute(
-        sa.update(journal_entries).where(journal_entries.c.device_id == device_id, journal_entries.c.seq == seq)
-        .values(head_signature=signature)
-    )
-
-
 def entry_by_id(conn: Connection, entry_id: str) -> Any | None:
     return conn.execute(sa.select(journal_entries).where(journal_entries.c.id == entry_id)).first()
 

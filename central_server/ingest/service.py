@@ -89,7 +89,7 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
     results: list[EntryResult] = []
     seq, current_hash = last_seq, last_hash
     held = repo.stored_hashes(conn, device.id, entries[0].seq, last_seq) if entries[0].seq <= last_seq else {}
-    plain: list[tuple[JournalEntry, str]] = []  # entries that only post: written together, in order, before anything else reads
+    plain: list[tuple[JournalEntry, str, str | None]] = []  # entries that only post: written together, in order, before anything else reads
     for entry in entries:
         if entry.seq <= last_seq:
             if held.get(entry.seq) != entry.hash:
@@ -103,19 +103,18 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
         if entry.prev_hash != current_hash:
             raise reject(f"broken chain at seq {entry.seq}: prev_hash does not link to seq {seq}")
         data = stored_data[entry.seq]
+        signature = head.signature if entry.seq == head.seq else None
         if _posts_only(entry):
-            plain.append((entry, data))
+            plain.append((entry, data, signature))
         else:
             _apply_plain(conn, plain)
             plain.clear()
-            _apply(conn, entry, data)
+            _apply(conn, entry, data, signature)
         results.append(EntryResult(entry.seq, entry.id, "applied"))
         seq, current_hash = entry.seq, entry.hash
     _apply_plain(conn, plain)
-    if seq != last_seq:
-        repo.set_head_signature(conn, device.id, seq, head.signature)
-        if not devices_repo.advance_head(conn, device.id, from_seq=last_seq, to_seq=seq, to_hash=current_hash):
-            raise Conflict("another request advanced this device's journal at the same time; retry")
+    if seq != last_seq and not devices_repo.advance_head(conn, device.id, from_seq=last_seq, to_seq=seq, to_hash=current_hash):
+        raise Conflict("another request advanced this device's journal at the same time; retry")
     return IngestResponse(status="ok", results=tuple(results), acked_through=seq)
 
 
@@ -125,7 +124,7 @@ def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> t
     stored_data: dict[int, str] = {}
     for index, raw in enumerate(raw_entries):
         try:
-            entry, canonical = JournalEntry.from_json_canonical(raw)
+            entry, canonical = JournalEntry.from_json_canonical(raw, types_checked=True)  # parse_batch checked them
         except IntegrityError as exc:
             raise reject(f"entry {index}: {exc.message}") from exc
         except ValidationError as exc:
@@ -146,33 +145,39 @@ def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
             raise reject(f"broken chain at seq {after.seq}: prev_hash does not link to seq {before.seq}")
 
 
+_RECONCILED_BODIES = (SessionCheckout, Void, VoucherIssue, VoucherRedemption, Redemption, ShiftClose)
+"""Body kinds ``_apply`` matches against other tables (a tuple: isinstance with a Union is slower, once per entry)."""
+
+
 def _posts_only(entry: JournalEntry) -> bool:
     """An entry that is stored and posted and touches no other table (most entries: sales, rounds…)."""
     if pools.names_pool_entry(entry):
         return False  # a pool round is checked against what central dealt
-    return not isinstance(entry.body, SessionCheckout | Void | VoucherIssue | VoucherRedemption | Redemption | ShiftClose)
+    return not isinstance(entry.body, _RECONCILED_BODIES)
 
 
-def _entry_row(entry: JournalEntry, data: str, *, posted: bool, received_at: str) -> dict[str, Any]:
-    """The stored row; ``data`` is the canonical JSON of the entry without its hash, the bytes its hash was checked over."""
+def _entry_row(entry: JournalEntry, data: str, signature: str | None, *, posted: bool, received_at: str) -> dict[str, Any]:
+    """The stored row; ``data`` is the canonical JSON of the entry without its hash, the bytes its hash was checked over,
+    and ``signature`` the device's head signature when the entry is the last of its batch."""
     return {
         "id": entry.id, "device_id": entry.device_id, "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash,
-        "kind": entry.kind, "data": data, "head_signature": None, "posted": posted, "received_at": received_at,
+        "kind": entry.kind, "data": data, "head_signature": signature, "posted": posted, "received_at": received_at,
     }
 
 
-def _apply_plain(conn: Connection, entries: Sequence[tuple[JournalEntry, str]]) -> None:
+def _apply_plain(conn: Connection, entries: Sequence[tuple[JournalEntry, str, str | None]]) -> None:
     """Store and post entries that only post, in a few statements (what ``_apply`` does for each)."""
     if not entries:
         return
     received_at = utc_timestamp()
-    repo.insert_entries(conn, [_entry_row(entry, data, posted=True, received_at=received_at) for entry, data in entries])
+    repo.insert_entries(conn, [_entry_row(entry, data, signature, posted=True, received_at=received_at)
+                               for entry, data, signature in entries])
     ledger.post_many(conn, [
-        ledger.NewTransaction(entry.id, entry.kind, entry.postings, entry.id, entry.device_id) for entry, _ in entries if entry.postings
+        ledger.NewTransaction(entry.id, entry.kind, entry.postings, entry.id, entry.device_id) for entry, _, _ in entries if entry.postings
     ])
 
 
-def _apply(conn: Connection, entry: JournalEntry, data: str) -> None:
+def _apply(conn: Connection, entry: JournalEntry, data: str, signature: str | None) -> None:
     """Store one entry and post what it did; flag what broke a rule, never refuse the fact."""
     body = entry.body
     posted = True
@@ -187,7 +192,7 @@ def _apply(conn: Connection, entry: JournalEntry, data: str) -> None:
         flags = _check_void(conn, entry, body)
     elif isinstance(body, ShiftClose):
         flags = _check_drawer(conn, body)
-    repo.insert_entry(conn, **_entry_row(entry, data, posted=posted, received_at=utc_timestamp()))
+    repo.insert_entry(conn, **_entry_row(entry, data, signature, posted=posted, received_at=utc_timestamp()))
     if isinstance(body, VoucherIssue):
         flags += _issue_voucher(conn, entry, body)
     elif isinstance(body, VoucherRedemption):
