@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,6 +20,9 @@ from shared.canonical import canonical_json, parse_json
 from shared.errors import CafeError
 from shared.protocol import HEARTBEAT_PATH, JOURNAL_PATH, IngestResponse, sign_request
 from shared.signing import DeviceKey
+
+if TYPE_CHECKING:
+    from sync.journal import StoredEntry
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -130,6 +133,19 @@ class CentralClient:
 def encode_push(entries: list[dict[str, Any]], head: dict[str, Any]) -> bytes:
     """The body of one ingest request: a batch of entries and the signed chain head."""
     return canonical_json({"entries": entries, "head": head})
+
+
+def encode_push_stored(entries: Sequence[StoredEntry], head: dict[str, Any]) -> bytes:
+    """``encode_push`` of entries as the journal stores them, spliced rather than parsed and encoded again.
+
+    Each stored entry is the canonical JSON object of the entry without its hash; the
+    hash goes in as its first member. The body is JSON, not canonical JSON (``hash``
+    is out of key order), which is all an ingest body has to be: the signature covers
+    these bytes and central hashes each entry without its hash.
+    """
+    assert all(e.data[:1] == b"{" and e.data[1:2] != b"}" for e in entries), "a stored entry is a non-empty JSON object"
+    parts = [b'{"hash":"' + e.hash.encode("ascii") + b'",' + e.data[1:] for e in entries]
+    return b'{"entries":[' + b",".join(parts) + b'],"head":' + canonical_json(head) + b"}"
 
 
 def tls_verify(verify: str | bool | ssl.SSLContext) -> bool | ssl.SSLContext:

@@ -24,7 +24,7 @@ from shared.entry import parse_utc_timestamp, utc_timestamp
 from shared.errors import CafeError
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
-from sync.central_client import CentralClient, CentralRefused, Offline, encode_push
+from sync.central_client import CentralClient, CentralRefused, Offline, encode_push_stored
 from sync.journal import Journal
 from sync.push_plan import decide
 from sync.status import SyncStatus
@@ -168,12 +168,13 @@ class SyncEngine:
 
     def _prepare(self, from_seq: int) -> _Batch | None:
         """Up to ``batch_size`` entries from ``from_seq``, read and checked, with the signed head, as a request body."""
-        entries = list(self.journal.entries(from_seq, self.batch_size))
+        entries = self.journal.stored_entries(from_seq, self.batch_size)
         if not entries:
             return None
         last = entries[-1]
-        signed_head = {"seq": last.seq, "hash": last.hash, "signature": self._key.sign_head(last.device_id, last.seq, last.hash)}
-        return _Batch(entries[0].seq, last.seq, encode_push([e.to_json() for e in entries], signed_head))
+        signature = self._key.sign_head(self.journal.device_id, last.seq, last.hash)
+        signed_head = {"seq": last.seq, "hash": last.hash, "signature": signature}
+        return _Batch(entries[0].seq, last.seq, encode_push_stored(entries, signed_head))
 
     def _push_one_batch(self, batch: _Batch, head_seq: int) -> tuple[bool, int | None]:
         """Send one batch; whether there may be more to send, and the seq to mark acknowledged through."""

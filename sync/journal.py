@@ -151,6 +151,15 @@ class Head:
     signature: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as the journal holds it: ``data`` is the canonical JSON its ``hash`` covers (without the hash)."""
+
+    seq: int
+    hash: str
+    data: bytes
+
+
 @dataclass
 class VerifyReport:
     """What ``verify`` found; ``ok`` only when every check holds."""
@@ -398,6 +407,25 @@ class Journal:
             next_seq = rows[-1].seq + 1
             if remaining is not None:
                 remaining -= len(rows)
+
+    def stored_entries(self, from_seq: int, limit: int) -> list[StoredEntry]:
+        """Up to ``limit`` entries from ``from_seq`` as stored, for sending: each one's bytes must hash to its hash.
+
+        The outbox sends these bytes as they are instead of parsing and re-encoding each
+        entry: central checks every field, link and posting of what arrives anyway, and
+        after an outage the outbox is the device's whole backlog.
+        """
+        assert limit > 0, "outbox reads are bounded"
+        with self._read() as conn:
+            rows = conn.execute(
+                text("SELECT seq, hash, data FROM entries WHERE seq >= :s ORDER BY seq LIMIT :n"), {"s": from_seq, "n": limit},
+            ).all()
+        stored: list[StoredEntry] = []
+        for expected_seq, row in enumerate(rows, start=from_seq):
+            if row.seq != expected_seq or not isinstance(row.data, bytes) or sha256_hex(row.data) != row.hash:
+                raise IntegrityError(f"journal entry {expected_seq} is damaged: its stored bytes do not match its hash")
+            stored.append(StoredEntry(row.seq, row.hash, row.data))
+        return stored
 
     def unacked(self, limit: int) -> list[JournalEntry]:
         """The oldest entries central has not acknowledged yet (the outbox), at most ``limit``."""

@@ -323,3 +323,36 @@ def test_a_signature_respelled_to_decode_to_the_same_bytes_fails_verify(tmp_path
     with Journal.open(tmp_path / "pos") as journal:
         report = journal.verify()
     assert not report.ok and any("seq 1: signature" in p for p in report.problems), report.problems
+
+
+# -- the outbox sends stored bytes ---------------------------------------------------------
+
+
+def test_stored_entries_are_sent_as_stored_and_parse_to_the_entries(tmp_path: Path) -> None:
+    from shared.canonical import parse_json
+    from sync.central_client import encode_push, encode_push_stored
+
+    with Journal.create(tmp_path / "pos", device_id="pos-1") as journal:
+        appended = fill(journal, 7)
+        stored = journal.stored_entries(3, 4)
+        assert [s.seq for s in stored] == [3, 4, 5, 6]
+        head = {"seq": 6, "hash": appended[5].hash, "signature": "sig"}
+        body = encode_push_stored(stored, head)
+        sent = parse_json(body)
+        assert sent == parse_json(encode_push([e.to_json() for e in appended[2:6]], head))
+        assert [JournalEntry.from_json(e) for e in sent["entries"]] == appended[2:6]
+        assert journal.stored_entries(8, 5) == []
+
+
+def test_a_damaged_stored_entry_is_never_sent(tmp_path: Path) -> None:
+    from shared.errors import IntegrityError
+
+    with Journal.create(tmp_path / "pos", device_id="pos-1") as journal:
+        fill(journal, 3)
+    with keyed_connection(tmp_path / "pos") as conn:  # what a disk fault or a tamperer holding the key could do
+        conn.execute("DROP TRIGGER entries_no_update")
+        conn.execute("UPDATE entries SET data = replace(data, '100', '900') WHERE seq = 2")
+    with Journal.open(tmp_path / "pos") as journal:
+        assert len(journal.stored_entries(1, 1)) == 1
+        with pytest.raises(IntegrityError, match="entry 2 is damaged"):
+            journal.stored_entries(1, 3)
