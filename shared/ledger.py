@@ -17,6 +17,7 @@ does to balances. It is pure so that the device, central and ``verify`` all agre
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,12 +58,22 @@ def account(kind: str, owner: str) -> str:
 
 def check_account(name: object) -> str:
     """Return ``name`` when it is ``<known type>:<owner>``, else refuse."""
-    match = _ACCOUNT_RE.match(name) if isinstance(name, str) else None
-    if match is None:
-        raise ValidationError(f"account {name!r} is not of the form type:owner")
-    if match.group(1) not in ACCOUNT_TYPES:
-        raise ValidationError(f"account {name!r} has unknown type {match.group(1)!r}")
+    problem = _account_problem(name) if isinstance(name, str) else f"account {name!r} is not of the form type:owner"
+    if problem is not None:
+        raise ValidationError(problem)
     return name  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=16384)
+def _account_problem(name: str) -> str | None:
+    # Cached: every posting of every ingested entry names an account, and a location's
+    # float, drawers and revenue are named over and over.
+    match = _ACCOUNT_RE.match(name)
+    if match is None:
+        return f"account {name!r} is not of the form type:owner"
+    if match.group(1) not in ACCOUNT_TYPES:
+        return f"account {name!r} has unknown type {match.group(1)!r}"
+    return None
 
 
 def account_type(name: str) -> str:

@@ -259,3 +259,39 @@ def test_the_fast_check_and_the_full_check_agree_at_the_depth_bound(depth: int) 
     else:
         with pytest.raises(CanonicalJSONError):
             canonical_json(value)
+
+
+_WIRE_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=6)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=_ANY_VALUE, escape=st.booleans(), extra=st.sampled_from(
+    ["", '"\\ud800"', '"\\udfff"', '"\\ud83d\\ude00"', "\"\\\\ud800\"", "9223372036854775808", "-9223372036854775807", "1.5",
+     "[" * 33 + "1" + "]" * 33, "[" * 33 + "]" * 33, "[" * 32 + "1" + "]" * 32, '"[[[[{{{{"'],
+))
+def test_parse_json_decides_as_the_full_type_check_does(value: Any, escape: bool, extra: str) -> None:
+    """parse_json accepts exactly what decoding and the full type walk accept, whatever the spelling on the wire."""
+    from shared.canonical import _check
+
+    try:
+        text = json.dumps([value, "marker"], ensure_ascii=escape, allow_nan=True)
+    except (TypeError, ValueError):
+        return  # not JSON at all (non-string keys are stringified by dumps; tuples become lists)
+    text = text[:-1] + ("," + extra if extra else "") + "]"
+    for data in (text.encode("utf-8", "surrogatepass"), text):
+        try:
+            decoded = json.loads(data)
+            _check(decoded, 0, "$")
+            expected_ok = True
+        except (ValueError, RecursionError, CanonicalJSONError):
+            expected_ok = False
+        if expected_ok:
+            assert parse_json(data) == decoded
+        else:
+            with pytest.raises(CanonicalJSONError):
+                parse_json(data)
+
+
+def test_utf8_encoded_surrogate_bytes_are_refused() -> None:
+    with pytest.raises(CanonicalJSONError):
+        parse_json(b'["\xed\xa0\x80"]')
