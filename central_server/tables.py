@@ -516,7 +516,21 @@ payments = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
     sa.Column("refunded_units", sa.BigInteger(), nullable=False),
+    # A Checkout Session's PaymentIntent: refund and dispute events name it, not the session.
+    sa.Column("provider_alt_ref", sa.String(128), nullable=True),
     sa.UniqueConstraint("provider", "provider_ref", name="uq_payments_provider_ref"),
+    sa.Index("ix_payments_provider_alt_ref", "provider", "provider_alt_ref", unique=True),
+)
+
+# Which providers a node offers for top-ups on each channel (pos, kiosk); a location takes each
+# channel from the nearest node up the tree that sets it, else payments.rules' default.
+topup_channels = sa.Table(
+    "topup_channels",
+    metadata,
+    sa.Column("node_id", sa.String(128), sa.ForeignKey("nodes.id"), primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("providers", sa.String(200), nullable=False),  # comma-separated, sorted; empty: switched off
+    sa.Column("updated_at", sa.String(32), nullable=False),
 )
 
 # Every verified webhook event, once: the unique key makes a redelivery a no-op.

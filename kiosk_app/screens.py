@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QRadialGradient,
 )
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QFrame,
     QGridLayout,
@@ -44,6 +45,7 @@ from kiosk_app.sounds import Sounds
 from shared.games.definition import GameDefinition
 from shared.games.round import RoundResult
 from shared.qr import qr_png
+from sync.payments import Provider
 
 
 def label(text: str, name: str = "", align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
@@ -628,16 +630,25 @@ def qr_pixmap(text: str, size_px: int = QR_PX) -> QPixmap:
     return pixmap
 
 
-class TopupScreen(Screen):
-    """Buying credits online: choose an amount, then scan the checkout link's QR with a phone and pay there.
+METHOD_LABELS: dict[Provider, str] = {"stripe": "Card", "btcpay": "Crypto"}
+METHOD_NOTES = {
+    "stripe": "You pay by card on your phone, on the payment provider's secure page.",
+    "btcpay": "You pay with crypto (Bitcoin via BTCPay) on your phone.",
+}
+METHOD_PAID_WITH = {"stripe": "by card", "btcpay": "with crypto"}
 
-    Only crypto (BTCPay) is offered: it is the provider with a hosted checkout page a phone can
-    open; a card top-up needs the counter's terminal. The screen only shows what the window tells
-    it; the window starts the payment and follows its status on the worker.
+
+class TopupScreen(Screen):
+    """Buying credits online: choose how to pay (card or crypto, whichever the cafe offers here) and an
+    amount, then scan the checkout link's QR with a phone and pay there.
+
+    Both ways open the provider's hosted checkout page on the phone (a Stripe Checkout Session, a
+    BTCPay invoice). The screen only shows what the window tells it; the window starts the payment
+    and follows its status on the worker.
     """
 
     sig_amount = Signal(int)
-    """The player chose how many credits (units) to buy."""
+    """The player chose how many credits (units) to buy, with the method chosen (``provider()``)."""
     sig_cancel = Signal()
     """Back to the wallet (a payment already started stays at central)."""
 
@@ -658,7 +669,27 @@ class TopupScreen(Screen):
         choose = QVBoxLayout(self.choose)
         choose.setContentsMargins(0, 0, 0, 0)
         choose.setSpacing(18)
-        choose.addWidget(label("How many credits do you want to buy?", "subtitle"))
+        self.method_caption = label("How do you want to pay?", "subtitle")
+        choose.addWidget(self.method_caption)
+        methods = QHBoxLayout()
+        methods.setSpacing(18)
+        methods.addStretch(1)
+        self.methods: dict[Provider, QPushButton] = {}
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for provider, text in METHOD_LABELS.items():
+            b = button(text, "method", min_width=300)
+            b.setCheckable(True)
+            b.setMinimumHeight(96)
+            b.toggled.connect(lambda on, p=provider: self._method_toggled(p, on))
+            group.addButton(b)
+            methods.addWidget(b)
+            self.methods[provider] = b
+        methods.addStretch(1)
+        choose.addLayout(methods)
+        choose.addSpacing(6)
+        self.amount_caption = label("How many credits do you want to buy?", "subtitle")
+        choose.addWidget(self.amount_caption)
         row = QHBoxLayout()
         row.setSpacing(18)
         row.addStretch(1)
@@ -671,8 +702,8 @@ class TopupScreen(Screen):
             self.amount_buttons.append(b)
         row.addStretch(1)
         choose.addLayout(row)
-        choose.addWidget(label("You pay with crypto (Bitcoin via BTCPay) on your phone. To pay by card or cash, "
-                               "please see the cashier.", "subtitle"))
+        self.method_note = label("", "subtitle")
+        choose.addWidget(self.method_note)
         outer.addWidget(self.choose)
 
         self.pay = QWidget()
@@ -695,6 +726,8 @@ class TopupScreen(Screen):
         side.addWidget(label("CREDITS YOU BUY", "meterCaption", Qt.AlignmentFlag.AlignLeft))
         self.amount = label("", "bigValue", Qt.AlignmentFlag.AlignLeft)
         side.addWidget(self.amount)
+        self.price = label("", "subtitle", Qt.AlignmentFlag.AlignLeft)
+        side.addWidget(self.price)
         self.scan = label("Scan with your phone to pay", "subtitle", Qt.AlignmentFlag.AlignLeft)
         side.addWidget(self.scan)
         side.addSpacing(10)
@@ -721,11 +754,18 @@ class TopupScreen(Screen):
         self.cancel.clicked.connect(self.sig_cancel.emit)
         self.done.clicked.connect(self.sig_cancel.emit)
         self._holds = ""
+        self._offered: tuple[Provider, ...] = ()
 
     def reset(self, balance_units: int) -> None:
-        """The amount choice, for a player whose account holds ``balance_units``."""
+        """The choice of method and amount, for a player whose account holds ``balance_units``;
+        nothing can be pressed until ``offer`` says which methods this kiosk has."""
         self._holds = f"Your account holds {model.credits(balance_units)} credits."
         self.intro.setText(self._holds)
+        self._offered = ()  # until the window has read what this kiosk offers (a local read, off the GUI thread)
+        for b in self.methods.values():
+            b.hide()
+        self.method_caption.hide()
+        self.method_note.setText("")
         self.choose.show()
         self.pay.hide()
         self.qr.clear()
@@ -736,20 +776,52 @@ class TopupScreen(Screen):
         self.done.hide()
         self.set_busy(False)
 
-    def set_busy(self, busy: bool) -> None:
+    def offer(self, providers: tuple[Provider, ...] | tuple[str, ...]) -> None:
+        """Show the methods the cafe offers at this kiosk; the first is chosen (one alone needs no choosing)."""
+        self._offered = tuple(p for p in METHOD_LABELS if p in providers)
+        for provider, b in self.methods.items():
+            b.setVisible(provider in self._offered and len(self._offered) > 1)
+        self.method_caption.setVisible(len(self._offered) > 1)
+        offered = bool(self._offered)
+        self.amount_caption.setVisible(offered)
         for b in self.amount_buttons:
-            b.setEnabled(not busy)
+            b.setVisible(offered)
+        if offered:
+            self.methods[self._offered[0]].setChecked(True)
+            self._method_chosen(self._offered[0])
+        else:
+            self.method_note.setText("Top-ups are not offered at this kiosk. Please see the cashier to buy credits.")
+        self.cancel.setVisible(offered)  # nothing to cancel: one clear way back
+        self.done.setVisible(not offered)
+        self.set_busy(False)
+
+    def provider(self) -> Provider | None:
+        """The chosen method, or None when the cafe offers none here."""
+        return next((p for p in self._offered if self.methods[p].isChecked()), None)
+
+    def _method_toggled(self, provider: Provider, on: bool) -> None:
+        if on:
+            self._method_chosen(provider)
+
+    def _method_chosen(self, provider: Provider) -> None:
+        self.method_note.setText(f"{METHOD_NOTES[provider]} To pay with cash, please see the cashier.")
+
+    def set_busy(self, busy: bool) -> None:
+        usable = bool(self._offered) and not busy
+        for b in [*self.amount_buttons, *self.methods.values()]:
+            b.setEnabled(usable)
         self.intro.setText("Asking the cafe's server…" if busy else self._holds)
 
     def show_error(self, message: str) -> None:
         self.set_busy(False)
         self.error.setText(message)
 
-    def show_payment(self, amount_units: int, qr: QPixmap) -> None:
-        """The checkout link as a QR for the player's phone."""
+    def show_payment(self, amount_units: int, qr: QPixmap, *, provider: str = "", price: str = "") -> None:
+        """The checkout link as a QR for the player's phone, with what they pay and how."""
         self.error.setText("")
         self.intro.setText("Open the camera on your phone and point it at the code.")
         self.amount.setText(model.credits(amount_units))
+        self.price.setText(" ".join(x for x in (f"You pay {price}" if price else "", METHOD_PAID_WITH.get(provider, "")) if x))
         self.qr.setPixmap(qr)
         self.qr.show()
         self.choose.hide()
@@ -765,6 +837,8 @@ class TopupScreen(Screen):
         self.scan.setVisible(status == "pending")
         self.qr.setVisible(status == "pending")  # a settled code is not to be scanned again
         settled = status != "pending"
+        if settled:
+            self.intro.setText("")  # no code is left to point a phone at
         self.done.setVisible(settled)  # nothing is left to wait for here: one clear way back
         self.cancel.setVisible(not settled)
 

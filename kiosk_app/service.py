@@ -42,7 +42,7 @@ from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
 from sync.packages import GameLibrary
-from sync.payments import Payment, Provider, payment_status, start_topup
+from sync.payments import PROVIDERS, REFUSED_CODES, Payment, Provider, payment_status, start_topup
 from sync.pools import PoolDeck, PoolDeckEmpty
 from sync.status import SyncStatus
 
@@ -52,9 +52,13 @@ LOGIN_PATH = f"{PLAYERS_PATH}/login"
 CHECKOUT_ATTEMPTS = 3  # the same request id each time: a lost answer is retried, never doubled
 PIN_MAX_LEN = 12
 TOPUP_WAIT_S = 10  # one long poll; closing the window may wait this long for the one in flight
-TOPUP_PROVIDER: Provider = "btcpay"  # only crypto has a hosted checkout link to show as a QR (Stripe here is a card terminal)
 TOPUP_OFFLINE = ("Top-ups need the connection to the cafe's server, which is down right now. "
                  "Please try again shortly, or top up at the counter.")
+
+TOPUP_NOT_OFFERED = {
+    "topup_channel_off": "Top-ups are not offered at this kiosk right now. Please top up at the counter.",
+    "topup_provider_off": "This way to pay is not offered here right now. Please choose another, or top up at the counter.",
+}
 
 
 class KioskRefusal(CafeError):
@@ -120,7 +124,7 @@ class KioskService:
         self.pin_guard = PinGuard()
         self._pending_checkout: dict[str, Any] | None = None
         self._pending_ticket: dict[str, Any] | None = None
-        self._topup_attempt: tuple[tuple[str, int], str] | None = None  # ((player, amount), request id)
+        self._topup_attempt: tuple[tuple[str, int, str], str] | None = None  # ((player, amount, provider), request id)
         self.library: GameLibrary | None = None
         self.deck: PoolDeck | None = None
 
@@ -436,8 +440,15 @@ class KioskService:
 
     # -- online top-ups (issue 8) ------------------------------------------------------
 
-    def start_topup(self, player: model.Player, amount_units: int) -> Payment:
-        """Open a crypto top-up at central for the player to pay on their phone.
+    def topup_providers(self) -> tuple[Provider, ...]:
+        """The ways to pay online this kiosk offers (the location's choice, from the cached config)."""
+        config = self.config()
+        offered = set(config.topup_providers) if config else set()
+        return tuple(p for p in PROVIDERS if p in offered)
+
+    def start_topup(self, player: model.Player, amount_units: int, provider: Provider) -> Payment:
+        """Open a top-up at central (card: a Stripe Checkout page; crypto: a BTCPay invoice) for the
+        player to pay on their phone.
 
         The request id is made once per attempt: pressing the same amount again after an
         answer was lost reuses it, so central returns the payment it already made instead
@@ -447,13 +458,13 @@ class KioskService:
             raise KioskRefusal("Choose how many credits to buy.")
         if player.self_excluded:
             raise KioskRefusal("This account is self-excluded. Please see the cashier.")
-        attempt = (player.player_id, amount_units)
+        attempt = (player.player_id, amount_units, provider)
         with self._lock:
             if self._topup_attempt is None or self._topup_attempt[0] != attempt:
                 self._topup_attempt = (attempt, new_id())
             request_id = self._topup_attempt[1]
         client = self._dev().client
-        payment = self._payments(lambda: start_topup(client, request_id, player.player_id, amount_units, TOPUP_PROVIDER))
+        payment = self._payments(lambda: start_topup(client, request_id, player.player_id, amount_units, provider))
         with self._lock:
             if self._topup_attempt is not None and self._topup_attempt[1] == request_id:
                 self._topup_attempt = None
@@ -476,6 +487,8 @@ class KioskService:
             log.warning("top-up refused by central: %s", exc.message)
             if exc.code == "self_excluded":
                 raise KioskRefusal("This account is self-excluded. Please see the cashier.") from exc
+            if exc.code in REFUSED_CODES:
+                raise KioskRefusal(TOPUP_NOT_OFFERED.get(exc.code, TOPUP_NOT_OFFERED["topup_channel_off"])) from exc
             raise KioskRefusal("A top-up cannot be made at this kiosk right now. Please top up at the counter.") from exc
 
     # -- technician -------------------------------------------------------------------

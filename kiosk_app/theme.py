@@ -44,6 +44,9 @@ QPushButton#primary {{
 }}
 QPushButton#primary:disabled {{ color: #6b5a2a; background: #5a4a20; border-color: #6b5a2a; }}
 QPushButton#danger {{ background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #d6334f, stop:1 #7d1022); border-color: #ff8da1; }}
+QPushButton#method {{ min-height: 96px; font-size: 28px; }}
+QPushButton#method:checked {{ color: #2a1500; background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #ffe27a,
+    stop:0.5 {GOLD}, stop:1 {GOLD_DARK}); border: 3px solid #fff1b8; }}
 QPushButton#key {{ min-width: 96px; min-height: 80px; font-size: 32px; border-radius: 16px; }}
 QPushButton#spot {{ min-height: 64px; }}
 QLineEdit {{

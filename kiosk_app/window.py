@@ -48,6 +48,7 @@ from kiosk_app.worker import Worker
 from shared.device_config import Limits, StaffMember
 from shared.games.builtin import rtp_percent
 from shared.games.round import RoundResult, rtp
+from shared.money import format_units
 from sync.payments import SETTLED, Payment
 from sync.status import SyncStatus
 
@@ -419,13 +420,19 @@ class KioskWindow(QWidget):
         self.topup_payment = None
         self.topup.reset(self.player.balance_units)
         self.show_screen("topup")
+        self.worker.run(self.service.topup_providers, self._topup_offered, self._topup_refused)
+
+    def _topup_offered(self, providers: tuple[str, ...]) -> None:
+        if self.current == "topup" and self.topup_payment is None:
+            self.topup.offer(providers)
 
     def _start_topup(self, amount_units: int) -> None:
-        player = self.player
-        if player is None:
+        player, provider = self.player, self.topup.provider()
+        if player is None or provider is None:
             return
         self.topup.set_busy(True)
-        self.worker.run(lambda: self.service.start_topup(player, amount_units), self._topup_started, self._topup_refused)
+        self.worker.run(lambda: self.service.start_topup(player, amount_units, provider), self._topup_started,
+                        self._topup_refused)
 
     def _topup_refused(self, message: str) -> None:
         self.topup.show_error(message)
@@ -437,7 +444,8 @@ class KioskWindow(QWidget):
         self.topup_payment = payment
         self._topup_token += 1
         self._topup_polls = 0
-        self.topup.show_payment(payment.amount_units, qr_pixmap(payment.checkout_url))
+        self.topup.show_payment(payment.amount_units, qr_pixmap(payment.checkout_url), provider=payment.provider,
+                                price=f"{format_units(payment.fiat_units, payment.currency)} {payment.currency}")
         self._topup_changed(payment)
 
     def _follow_topup(self, token: int) -> None:

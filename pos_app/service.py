@@ -36,7 +36,7 @@ from shared.signing import decode_b64, verify
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
-from sync.payments import Payment, Provider, payment_status, start_topup
+from sync.payments import REFUSED_CODES, Payment, Provider, payment_status, start_topup
 from sync.status import SyncStatus
 
 LOCKOUT_DOC = "pos_pin_failures"
@@ -416,6 +416,8 @@ class PosService:
             raise Refused("central is unreachable: players need the connection; try again when the banner says online",
                           code="offline") from exc
         except CentralRefused as exc:
+            if exc.code in REFUSED_CODES:
+                raise CentralRefused(_topup_refusal(exc), code=exc.code, http_status=exc.http_status) from exc
             raise CentralRefused(_readable(exc), code=exc.code, http_status=exc.http_status) from exc
 
     # -- payouts -------------------------------------------------------------------------------------
@@ -517,13 +519,13 @@ class PosService:
 
     # -- online top-ups (issue 8) -------------------------------------------------------------------
 
-    def start_topup(self, player: Player, amount_units: int, provider: Provider) -> Payment:
+    def start_topup(self, cashier: StaffMember, player: Player, amount_units: int, provider: Provider) -> Payment:
         """Ask central to open a top-up that the player pays online; central credits the wallet.
 
         The request id is made once per attempt: pressing Start again for the same player,
         amount and provider after an answer was lost reuses it, so central returns the payment
         it already made instead of a second one. Once central has answered, the next Start is
-        a new top-up.
+        a new top-up. Central checks that ``cashier`` (sent by id) may start one here.
         """
         if amount_units <= 0:
             raise Refused("enter an amount to top up")
@@ -534,7 +536,8 @@ class PosService:
             if self._topup_attempt is None or self._topup_attempt[0] != attempt:
                 self._topup_attempt = (attempt, new_id())
             request_id = self._topup_attempt[1]
-        payment = self._payments(lambda: start_topup(self._dev().client, request_id, player.player_id, amount_units, provider))
+        payment = self._payments(lambda: start_topup(self._dev().client, request_id, player.player_id, amount_units, provider,
+                                                     staff_id=cashier.id))
         with self._lock:
             if self._topup_attempt is not None and self._topup_attempt[1] == request_id:
                 self._topup_attempt = None
@@ -551,6 +554,8 @@ class PosService:
             raise Refused("central is unreachable: online top-ups need the connection; try again when the banner "
                           "says online", code="offline") from exc
         except CentralRefused as exc:
+            if exc.code in REFUSED_CODES:
+                raise CentralRefused(_topup_refusal(exc), code=exc.code, http_status=exc.http_status) from exc
             raise CentralRefused(_readable(exc), code=exc.code, http_status=exc.http_status) from exc
 
     # -- reports -------------------------------------------------------------------------------------
@@ -614,6 +619,16 @@ def _pin_matches(pin_hash: str, pin: str) -> bool:
         return PasswordHasher().verify(pin_hash, pin)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _topup_refusal(exc: CentralRefused) -> str:
+    """A refused online top-up in a cashier's words (central's own sentence names the detail)."""
+    return {
+        "topup_channel_off": "online top-ups at the counter are switched off for this location; sell for cash or card instead",
+        "topup_provider_off": "this location does not offer that way to pay online here; choose the other one",
+        "topup_staff_required": "central does not know the signed-in cashier as active staff here; sign in again or ask a manager",
+        "topup_role_refused": "your role may not start online top-ups; ask a cashier or a manager",
+    }.get(exc.code, _readable(exc))
 
 
 def _readable(exc: CentralRefused) -> str:

@@ -159,6 +159,7 @@ class TopupScreen(Screen):
         elif self.payment is None:
             set_message(self.message, "" if player else "Choose the player first (scan the card or press F2).",
                         error=player is None)
+        self._offer_providers()
         self.setFocus()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -179,6 +180,22 @@ class TopupScreen(Screen):
             self.player_name.setText(f"{player.name}  ·  card {player.card_number}  ·  balance "
                                      f"{credits(player.balance_units)}{excluded}")
         self.start.setEnabled(player is not None and not player.self_excluded)
+
+    def _offer_providers(self) -> None:
+        """Only the ways to pay this location offers at the counter (central checks again at Start)."""
+        config = self.win.config
+        offered: set[str] = set(config.topup_providers) if config is not None else set(PROVIDER_LABELS)
+        for provider, radio in self.providers.items():
+            radio.setEnabled(provider in offered)
+        if not self.provider_offered(offered):
+            first = next((p for p in self.providers if p in offered), None)
+            if first is not None:
+                self.providers[first].setChecked(True)
+        if not offered and self.payment is None:
+            set_message(self.message, "Online top-ups are not offered at this location's counter.", error=True)
+
+    def provider_offered(self, offered: set[str]) -> bool:
+        return self.provider() in offered
 
     def _refresh_presets(self) -> None:
         while self.preset_row.count():
@@ -205,7 +222,10 @@ class TopupScreen(Screen):
         return next(p for p, radio in self.providers.items() if radio.isChecked())
 
     def do_start(self) -> None:
-        player, amount, provider = self.win.player, self.keypad.amount_units, self.provider()
+        player, amount, provider, cashier = self.win.player, self.keypad.amount_units, self.provider(), self.win.cashier
+        if cashier is None:
+            set_message(self.message, "Sign in first.", error=True)
+            return
         if player is None:
             set_message(self.message, "Choose the player first (scan the card or press F2).", error=True)
             return
@@ -220,7 +240,7 @@ class TopupScreen(Screen):
         def failed(exc: CafeError) -> None:
             self.start.setEnabled(True)
             self.fail(self.message)(exc)
-        self.win.worker.run(lambda: self.win.service.start_topup(player, amount, provider), self._started, failed,
+        self.win.worker.run(lambda: self.win.service.start_topup(cashier, player, amount, provider), self._started, failed,
                             lane="lookup")
 
     def _started(self, payment: Payment) -> None:

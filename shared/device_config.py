@@ -82,6 +82,9 @@ class DeviceConfig:
     # (kiosk device id, Ed25519 public key in URL-safe base64) of the location's active kiosks, for
     # a POS only: it checks a cash-out ticket's signature itself, so it can pay one offline (DESIGN §5).
     kiosk_keys: tuple[tuple[str, str], ...] = ()
+    # Online top-up providers this device may offer ("stripe", "btcpay"): what the location allows on
+    # the device's channel and has an account for. Central checks again at creation; this only shapes the screen.
+    topup_providers: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,6 +92,7 @@ class DeviceConfig:
         data["sale_presets_units"] = list(self.sale_presets_units)
         data["revoked_devices"] = list(self.revoked_devices)
         data["kiosk_keys"] = dict(self.kiosk_keys)
+        data["topup_providers"] = list(self.topup_providers)
         return data
 
     def kiosk_key(self, kiosk_id: str) -> str | None:
@@ -106,6 +110,7 @@ class DeviceConfig:
                 sale_presets_units=tuple(int(v) for v in data.get("sale_presets_units", [])),
                 revoked_devices=tuple(str(v) for v in data.get("revoked_devices", [])),
                 kiosk_keys=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("kiosk_keys", {})).items())),
+                topup_providers=tuple(str(v) for v in data.get("topup_providers", [])),
             )
         except (KeyError, TypeError) as exc:
             raise ValidationError(f"device config: malformed ({exc})") from exc

@@ -24,6 +24,9 @@ Provider = Literal["stripe", "btcpay"]
 PROVIDERS: tuple[Provider, ...] = ("stripe", "btcpay")
 MAX_WAIT_S = 25  # central's bound on a long poll (central_server/payments/endpoints.py)
 LONG_POLL_MARGIN_S = 10.0  # beyond the wait: central's last look, the answer's trip, a slow line
+REFUSED_CODES = frozenset({"topup_channel_off", "topup_provider_off", "topup_staff_required", "topup_role_refused",
+                           "topup_channel_refused"})
+"""Central's 403 codes for a top-up this device, channel or staff member may not start."""
 SETTLED = frozenset({"credited", "rejected", "refunded", "failed", "expired", "partial"})
 """Statuses that do not change without a person or a refund; ``review`` waits for a manager."""
 
@@ -60,14 +63,20 @@ class Payment:
             raise ValidationError(f"central sent a payment without a readable {exc}") from exc
 
 
-def start_topup(client: CentralClient, request_id: str, player_id: str, amount_units: int, provider: Provider) -> Payment:
-    """Open (or, for a repeated ``request_id``, find again) a top-up of ``amount_units`` credits."""
+def start_topup(client: CentralClient, request_id: str, player_id: str, amount_units: int, provider: Provider,
+                staff_id: str | None = None) -> Payment:
+    """Open (or, for a repeated ``request_id``, find again) a top-up of ``amount_units`` credits.
+
+    A POS names its signed-in ``staff_id``: central refuses (403) a top-up whose channel or
+    provider the location does not offer, or a POS whose staff member's role may not start one.
+    """
     check_positive(amount_units, "amount_units")
     if provider not in PROVIDERS:
         raise ValidationError(f"unknown payment provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
-    payment = Payment.from_json(client.request("POST", PAYMENTS_PATH, {
-        "request_id": request_id, "player_id": player_id, "amount_units": amount_units, "provider": provider,
-    }))
+    body: dict[str, Any] = {"request_id": request_id, "player_id": player_id, "amount_units": amount_units, "provider": provider}
+    if staff_id is not None:
+        body["staff_id"] = staff_id
+    payment = Payment.from_json(client.request("POST", PAYMENTS_PATH, body))
     if (payment.player_id, payment.amount_units) != (player_id, amount_units):
         raise ValidationError(f"central answered top-up {request_id} with another payment ({payment.id})")
     return payment

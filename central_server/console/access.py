@@ -45,15 +45,16 @@ REPORTS_VIEW = "reports.view"
 PAYMENTS_VIEW = "payments.view"
 PAYMENTS_REVIEW = "payments.review"  # approve or reject a held online payment
 PAYMENTS_REFUND = "payments.refund"  # give a credited online payment back
+PAYMENTS_CONFIGURE = "payments.configure"  # which providers the counter and the kiosks offer for top-ups
 
 ACTIONS = (VIEW, NODES_MANAGE, USERS_MANAGE, CREDITS_MINT, CREDITS_SELL, CREDITS_TERMS, LIMITS_EDIT, STAFF_MANAGE,
            DEVICES_VIEW, DEVICES_MANAGE, EVENTS_VIEW, EVENTS_ACK, AUDIT_VIEW, REPORTS_VIEW, PAYMENTS_VIEW, PAYMENTS_REVIEW,
-           PAYMENTS_REFUND)
+           PAYMENTS_REFUND, PAYMENTS_CONFIGURE)
 STRICT_ACTIONS = frozenset({NODES_MANAGE, CREDITS_TERMS, LIMITS_EDIT})
 
 _READ = frozenset({VIEW, DEVICES_VIEW, EVENTS_VIEW, AUDIT_VIEW, REPORTS_VIEW, PAYMENTS_VIEW})
-# Who reviews and refunds payments follows ``payments.rules.PERMISSIONS`` (a test holds the two together):
-# owners review their own location's held payments, only admins refund.
+# Who reviews, refunds and configures payments follows ``payments.rules.PERMISSIONS`` (a test holds the two
+# together): owners review their own location's held payments, only admins refund and choose the top-up channels.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "head_office_admin": frozenset(ACTIONS),
     "distributor_admin": frozenset(ACTIONS) - {CREDITS_MINT},

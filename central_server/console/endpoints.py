@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -269,6 +269,15 @@ def register(router: APIRouter) -> None:
         return _act(conn, user, _node_url(node_id) + "#limits", lambda: fleet.clear_limit(conn, user.actor, node_id, name),
                     "Limit cleared; the value from above applies.")
 
+    @router.post("/nodes/{node_id}/topup-channels")
+    @console_access(access.PAYMENTS_CONFIGURE, target="node_id")
+    def topup_channel(request: Request, conn: Tx, node_id: str, channel: str = Form(""),
+                      providers: Annotated[list[str] | None, Form()] = None, inherit: str = Form("")) -> Response:
+        user = current_user(request, conn, None)
+        return _act(conn, user, _node_url(node_id) + "#topups",
+                    lambda: fleet.set_topup_channel(conn, user.actor, node_id, channel, providers or [], inherit=bool(inherit)),
+                    "Top-up channel saved; devices get it at their next pull, and central checks it at once.")
+
     # -- users --------------------------------------------------------------------------------
 
     @router.post("/nodes/{node_id}/users")
@@ -522,7 +531,8 @@ def _node_page(request: Request, conn: Connection, user: ConsoleUser, node_id: s
     users = repo.users_at(conn, {node_id})
     context: dict[str, Any] = {
         "title": node.name, "node": node, "crumb_node": node_id, "children": children, "figures": figures,
-        "users": users, "limits": fleet.limits_of(conn, node_id),
+        "users": users, "limits": fleet.limits_of(conn, node_id), "topup_channels": fleet.topup_channels_of(conn, node_id),
+        "provider_labels": fleet.PROVIDER_LABELS,
         "grantable": access.grantable_roles(user.role, node.kind) if user.may(access.USERS_MANAGE, node_id) else (),
         "child_kinds": [k for k, parents in _PARENT_KINDS.items() if node.kind in parents],
         "staff": repo.staff_at(conn, node_id) if node.kind == "location" else [],

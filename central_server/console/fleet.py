@@ -16,6 +16,8 @@ from central_server.device_config import service as config
 from central_server.devices import repository as devices_repo
 from central_server.devices import service as devices
 from central_server.errors import Conflict, NotFound
+from central_server.payments import rules as payment_rules
+from central_server.payments import service as payments
 from shared.bodies import check_text
 from shared.device_config import Limits
 from shared.entry import utc_timestamp
@@ -156,6 +158,39 @@ def clear_limit(conn: Connection, actor: Actor, node_id: str, name: str) -> None
         raise ValidationError(f"{_label(name)} is not set at {node_id}; it is inherited")
     record(conn, actor, action="limit_cleared", target=f"{name} at {node_id}", node_id=node_id, before={name: before},
            after={name: {r.name: r.value for r in limits_of(conn, node_id)}.get(name)})
+
+
+# -- online top-up channels ---------------------------------------------------------------------
+
+CHANNEL_LABELS = {"pos": "At the counter (POS, a signed-in cashier, manager or owner)", "kiosk": "Player self top-up at kiosks"}
+PROVIDER_LABELS = {"stripe": "Card (Stripe)", "btcpay": "Crypto (BTCPay)"}
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str
+    label: str
+    offered: tuple[str, ...]  # as it applies at this node
+    set_here: bool
+
+
+def topup_channels_of(conn: Connection, node_id: str) -> list[ChannelRow]:
+    rows = []
+    for channel in payment_rules.CHANNELS:
+        offered = payments.offered_providers(conn, node_id, channel)
+        rows.append(ChannelRow(channel, CHANNEL_LABELS[channel], tuple(p for p in payments.PROVIDERS if p in offered),
+                               payments.channel_setting(conn, node_id, channel) is not None))
+    return rows
+
+
+def set_topup_channel(conn: Connection, actor: Actor, node_id: str, channel: str, providers: list[str], *, inherit: bool) -> None:
+    """Which providers a channel offers at ``node_id`` and below (none: switched off), or back to inheriting."""
+    if channel not in payment_rules.CHANNELS:
+        raise ValidationError(f"unknown top-up channel {channel!r}")
+    before = sorted(payments.offered_providers(conn, node_id, channel))
+    payments.set_channel(conn, node_id, channel, None if inherit else frozenset(providers))
+    record(conn, actor, action="topup_channel_inherited" if inherit else "topup_channel_set", target=f"{channel} at {node_id}",
+           node_id=node_id, before={channel: before}, after={channel: sorted(payments.offered_providers(conn, node_id, channel))})
 
 
 # -- staff ------------------------------------------------------------------------------------

@@ -28,3 +28,5 @@ class DeviceConfigBody(BaseModel):
     staff: list[StaffBody] = Field(description="active staff of the location")
     sale_presets_units: list[int]
     revoked_devices: list[str] = Field(description="ids of this location's revoked devices")
+    topup_providers: list[str] = Field(description="online top-up providers this device may offer (its channel allows "
+                                                   "them and the location has an account); empty: none")

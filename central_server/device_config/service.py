@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from central_server.admin.service import hash_password
 from central_server.device_config import repository as repo
 from central_server.errors import Conflict, NotFound
+from central_server.payments import service as payments
 from shared.device_config import STAFF_ROLES, DeviceConfig, Limits, StaffMember
 from shared.entry import utc_timestamp
 from shared.errors import ValidationError
@@ -153,4 +154,5 @@ def build_config(conn: Connection, location_id: str, device_role: str = "pos") -
         staff=members,
         revoked_devices=tuple(repo.revoked_device_ids(conn, location_id)),
         kiosk_keys=tuple(repo.active_kiosk_keys(conn, location_id)) if device_role == "pos" else (),
+        topup_providers=payments.device_providers(conn, location_id, device_role),
     )

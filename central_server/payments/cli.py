@@ -19,7 +19,8 @@ def register_payments(action: Action) -> None:
     acct.add_argument("--provider", required=True, choices=("stripe", "btcpay"))
     acct.add_argument("--base-url", required=True, help="https://api.stripe.com or your BTCPay Server URL")
     acct.add_argument("--credentials", required=True, type=Path,
-                      help="JSON file: stripe {secret_key, webhook_secrets[]}, btcpay {api_key, store_id, webhook_secrets[]}")
+                      help="JSON file: stripe {secret_key, webhook_secrets[], return_url (kiosk card top-ups)}, "
+                           "btcpay {api_key, store_id, webhook_secrets[]}")
     review = action("payment-review", run_payment_review, "list held payments, or approve/reject one with a note")
     review.add_argument("--payment", help="payment id (omit to list the queue)")
     review.add_argument("--decision", choices=("approve", "reject"))

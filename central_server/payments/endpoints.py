@@ -36,17 +36,21 @@ def _body(engine: Engine, view: service.PaymentView) -> PaymentBody:
 
 
 @router.post(PAYMENTS_PATH, response_model=PaymentBody, responses={
-    401: {"model": ErrorBody}, 404: {"model": ErrorBody, "description": "unknown player"},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody, "description": "not allowed: the channel or provider is off at this location "
+                                             "(topup_channel_off, topup_provider_off), or the POS named no cashier who may "
+                                             "(topup_staff_required, topup_role_refused)"},
+    404: {"model": ErrorBody, "description": "unknown player"},
     409: {"model": ErrorBody, "description": "request id reused for another top-up"},
     422: {"model": ErrorBody, "description": "no provider account, self-excluded player, bad amount"},
     502: {"model": ErrorBody, "description": "the provider could not be reached"}})
 def start_topup(request: Request, body: TopupRequestBody, device: Device) -> PaymentBody:
-    """Start a top-up for a player of this device's location (idempotent by ``request_id``)."""
+    """Start a top-up for a player of this device's location (idempotent by ``request_id``), if the location allows it."""
     engine = _engine(request)
     view = service.start_topup(
         engine, request.app.state.keys.data_keys, created_by=f"device:{device.id}", location_id=device.location_id,
         player_id=body.player_id, amount_units=body.amount_units, provider=body.provider,
-        idempotency_key=f"{device.id}:{body.request_id}",
+        idempotency_key=f"{device.id}:{body.request_id}", channel=device.role, staff_id=body.staff_id,
     )
     return _body(engine, view)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from central_server.ledger.repository import _dialect_insert
-from central_server.tables import nodes, payment_accounts, payment_events, payments, player_profiles, players
+from central_server.tables import nodes, payment_accounts, payment_events, payments, player_profiles, players, staff, topup_channels
 
 
 def insert_account(conn: Connection, **values: Any) -> None:
@@ -56,7 +56,15 @@ def by_id(conn: Connection, payment_id: str) -> Any | None:
 
 
 def by_provider_ref(conn: Connection, provider: str, ref: str) -> Any | None:
-    return conn.execute(select(payments).where(payments.c.provider == provider, payments.c.provider_ref == ref)).first()
+    """The payment a provider object belongs to: its own ref, or (a Checkout Session's) PaymentIntent."""
+    return conn.execute(select(payments).where(
+        payments.c.provider == provider, or_(payments.c.provider_ref == ref, payments.c.provider_alt_ref == ref),
+    ).limit(1)).first()
+
+
+def set_alt_ref(conn: Connection, payment_id: str, alt_ref: str) -> None:
+    conn.execute(update(payments).where(payments.c.id == payment_id, payments.c.provider_alt_ref.is_(None))
+                 .values(provider_alt_ref=alt_ref))
 
 
 def set_provider_ref(conn: Connection, payment_id: str, ref: str, checkout_url: str | None, now: str) -> None:
@@ -109,3 +117,39 @@ def in_review(conn: Connection, location_ids: list[str] | None = None, limit: in
     if location_ids is not None:
         query = query.where(payments.c.location_id.in_(location_ids))
     return list(conn.execute(query).all())
+
+
+def channel_rows(conn: Connection, node_ids: list[str], channel: str) -> dict[str, str]:
+    """node id → its comma-separated providers for ``channel``, for the nodes that set it."""
+    if not node_ids:
+        return {}
+    rows = conn.execute(select(topup_channels.c.node_id, topup_channels.c.providers).where(
+        topup_channels.c.node_id.in_(node_ids), topup_channels.c.channel == channel)).all()
+    return {r.node_id: r.providers for r in rows}
+
+
+def upsert_channel(conn: Connection, *, node_id: str, channel: str, providers: str, updated_at: str) -> None:
+    stmt = (_dialect_insert(conn)(topup_channels)
+            .values(node_id=node_id, channel=channel, providers=providers, updated_at=updated_at)
+            .on_conflict_do_update(index_elements=["node_id", "channel"],
+                                   set_={"providers": providers, "updated_at": updated_at}))
+    conn.execute(stmt)
+
+
+def delete_channel(conn: Connection, node_id: str, channel: str) -> bool:
+    result = conn.execute(topup_channels.delete().where(topup_channels.c.node_id == node_id, topup_channels.c.channel == channel))
+    return result.rowcount == 1
+
+
+def active_staff_role(conn: Connection, staff_id: str, location_id: str) -> str | None:
+    """The role of an active staff member of this location; None for anyone else."""
+    return conn.execute(select(staff.c.role).where(staff.c.id == staff_id, staff.c.location_id == location_id,
+                                                   staff.c.active.is_(True))).scalar()
+
+
+def providers_with_accounts(conn: Connection, node_ids: list[str]) -> set[str]:
+    if not node_ids:
+        return set()
+    rows = conn.execute(select(payment_accounts.c.provider).where(
+        payment_accounts.c.node_id.in_(node_ids), payment_accounts.c.active.is_(True)).distinct()).all()
+    return {r.provider for r in rows}

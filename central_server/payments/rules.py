@@ -36,6 +36,7 @@ class ProviderState:
     refunded_fiat_units: int = 0
     disputed: bool = False
     card_fingerprint: str | None = None
+    alt_ref: str | None = None  # the PaymentIntent of a Checkout Session (its refund and dispute events name that)
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,51 @@ def decide(current: str, state: ProviderState, reasons: list[str]) -> tuple[Acti
 
 ReviewDecision = Literal["approve", "reject"]
 
+# -- who may start a top-up ------------------------------------------------------------------
+
+Channel = Literal["pos", "kiosk"]
+CHANNELS: tuple[Channel, ...] = ("pos", "kiosk")
+PROVIDER_NAMES = ("stripe", "btcpay")
+DEFAULT_CHANNEL_PROVIDERS: dict[str, frozenset[str]] = {
+    # Until a node up the tree says otherwise: the counter offers every provider the location has an
+    # account for, and a kiosk offers none, because a player paying alone needs the owner's consent.
+    "pos": frozenset(PROVIDER_NAMES),
+    "kiosk": frozenset(),
+}
+STAFF_MAY_CREATE = frozenset({"cashier", "manager", "owner"})
+"""Staff roles (``shared.device_config.STAFF_ROLES``) whose sign-in at a POS may start an online top-up."""
+
+
+@dataclass(frozen=True)
+class CreateRefusal:
+    code: str
+    message: str
+
+
+def creation_refusal(*, channel: str, provider: str, offered: frozenset[str], staff_role: str | None) -> CreateRefusal | None:
+    """Why this device may not start this top-up (pure: the caller looked up the facts), or None.
+
+    ``offered`` is what the location allows on this channel; ``staff_role`` is the role of the
+    staff member the POS says is signed in (None: nobody, or not an active member of the location).
+    """
+    if channel not in CHANNELS:
+        return CreateRefusal("topup_channel_refused", f"a {channel} device cannot start online top-ups")
+    if channel == "pos":
+        if staff_role is None:
+            return CreateRefusal("topup_staff_required",
+                                 "an online top-up at the counter needs a signed-in cashier who is active staff of this location")
+        if staff_role not in STAFF_MAY_CREATE:
+            return CreateRefusal("topup_role_refused", f"a {staff_role} may not start online top-ups")
+    if not offered:
+        what = "player top-ups at kiosks are" if channel == "kiosk" else "online top-ups at the counter are"
+        return CreateRefusal("topup_channel_off", f"{what} switched off for this location")
+    if provider not in offered:
+        return CreateRefusal("topup_provider_off", f"{provider} top-ups are not offered on the {channel} at this location "
+                                                   f"(offered: {', '.join(sorted(offered))})")
+    return None
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    # who may do what with a payment (console roles; devices create through their own signed API)
+    # who may do what with a payment (console roles). Creation is by devices: see creation_refusal.
     "create": frozenset({"head_office_admin", "distributor_admin", "location_owner", "cashier"}),
     "review": frozenset({"head_office_admin", "distributor_admin", "location_owner"}),
     "refund": frozenset({"head_office_admin", "distributor_admin"}),

@@ -16,6 +16,8 @@ class TopupRequestBody(BaseModel):
     player_id: str = Field(pattern=REF, max_length=36)
     amount_units: int = Field(gt=0, le=10_000_00, description="credits to buy, in minor units")
     provider: Literal["stripe", "btcpay"]
+    staff_id: str | None = Field(default=None, pattern=REF, max_length=36,
+                                 description="a POS: the signed-in cashier, whose role must allow online top-ups")
 
 
 class PaymentBody(BaseModel):

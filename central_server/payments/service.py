@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, Engine
 
+from central_server.device_config import repository as config_repo
 from central_server.devices import repository as devices_repo
 from central_server.errors import ApiError, Conflict, Forbidden, NotFound
 from central_server.ledger import service as ledger
@@ -101,7 +102,8 @@ def provider_for(conn: Connection, keys: DataKeys, account_id: str, transport_fo
     creds = json.loads(keys.open(row.sealed_credentials, context=credentials_context(row.id)))
     transport = transport_for(row.base_url) if transport_for else None
     if row.provider == "stripe":
-        return StripeProvider(row.base_url, creds["secret_key"], creds["webhook_secrets"], transport=transport)
+        return StripeProvider(row.base_url, creds["secret_key"], creds["webhook_secrets"], return_url=creds.get("return_url"),
+                              transport=transport)
     return BTCPayProvider(row.base_url, creds["api_key"], creds["store_id"], creds["webhook_secrets"], transport=transport)
 
 
@@ -118,16 +120,85 @@ def account_for(conn: Connection, location_id: str, provider: str) -> Any:
     raise PaymentRefused(f"no {provider} account is configured for {location_id} or above it")
 
 
+# -- who may create: channels per node -------------------------------------------------------
+
+HOSTED_CHANNELS = frozenset({"kiosk"})
+"""Channels whose payer is alone with a phone: the card provider opens a hosted checkout page."""
+
+
+def _path(conn: Connection, node_id: str) -> list[str]:
+    return config_repo.path_to_root(conn, node_id)  # the one walk up the tree (limits use it too)
+
+
+def _check_channel(channel: str) -> str:
+    if channel not in rules.CHANNELS:
+        raise ValidationError(f"channel must be one of {', '.join(rules.CHANNELS)}, got {channel!r}")
+    return channel
+
+
+def offered_providers(conn: Connection, location_id: str, channel: str) -> frozenset[str]:
+    """The providers a location allows on a channel: from the nearest node up the tree that sets it, else the default."""
+    _check_channel(channel)
+    path = _path(conn, location_id)
+    rows = repo.channel_rows(conn, path, channel)
+    for node_id in path:
+        if node_id in rows:
+            return frozenset(p for p in rows[node_id].split(",") if p in PROVIDERS)
+    return rules.DEFAULT_CHANNEL_PROVIDERS[channel]
+
+
+def channel_setting(conn: Connection, node_id: str, channel: str) -> frozenset[str] | None:
+    """What this node itself sets for a channel (None: it inherits)."""
+    value = repo.channel_rows(conn, [node_id], _check_channel(channel)).get(node_id)
+    return None if value is None else frozenset(p for p in value.split(",") if p)
+
+
+def set_channel(conn: Connection, node_id: str, channel: str, providers: frozenset[str] | None) -> None:
+    """Set which providers a node (and the locations below that do not set their own) offers on a channel;
+    an empty set switches the channel off, None goes back to inheriting."""
+    _check_channel(channel)
+    if config_repo.node(conn, node_id) is None:
+        raise NotFound(f"there is no node {node_id!r}")
+    if providers is None:
+        repo.delete_channel(conn, node_id, channel)
+        return
+    if unknown := set(providers) - set(PROVIDERS):
+        raise ValidationError(f"unknown payment provider {', '.join(sorted(unknown))}; expected {', '.join(PROVIDERS)}")
+    repo.upsert_channel(conn, node_id=node_id, channel=channel, providers=",".join(sorted(providers)), updated_at=utc_timestamp())
+
+
+def device_providers(conn: Connection, location_id: str, channel: str) -> tuple[str, ...]:
+    """What a device of this channel may offer: allowed there and with an account at or above the location."""
+    if channel not in rules.CHANNELS:
+        return ()
+    usable = repo.providers_with_accounts(conn, _path(conn, location_id))
+    return tuple(p for p in PROVIDERS if p in offered_providers(conn, location_id, channel) and p in usable)
+
+
+def _check_may_create(conn: Connection, *, channel: str, location_id: str, provider: str, staff_id: str | None) -> None:
+    role = repo.active_staff_role(conn, staff_id, location_id) if staff_id else None
+    offered = offered_providers(conn, location_id, channel) if channel in rules.CHANNELS else frozenset()
+    refusal = rules.creation_refusal(channel=channel, provider=provider, offered=offered, staff_role=role)
+    if refusal is not None:
+        raise Forbidden(refusal.message, code=refusal.code)
+
+
 # -- creating a top-up --------------------------------------------------------------------
 
 
 def start_topup(engine: Engine, keys: DataKeys, *, created_by: str, location_id: str, player_id: str, amount_units: int,
-                provider: str, idempotency_key: str, transport_for: TransportFor | None = None) -> PaymentView:
-    """Create (or, for a repeated idempotency key, return) a top-up and open it at the provider."""
+                provider: str, idempotency_key: str, channel: str, staff_id: str | None = None,
+                transport_for: TransportFor | None = None) -> PaymentView:
+    """Create (or, for a repeated idempotency key, return) a top-up and open it at the provider.
+
+    ``channel`` is the device's role; a POS names its signed-in ``staff_id``. Whether they may
+    is checked first, every time, so a retry after the owner switched a channel off is refused too.
+    """
     check_positive(amount_units, "amount_units")
     if amount_units > MAX_TOPUP_UNITS:
         raise PaymentRefused(f"a top-up is at most {MAX_TOPUP_UNITS} units")
     with engine.begin() as conn:
+        _check_may_create(conn, channel=channel, location_id=location_id, provider=provider, staff_id=staff_id)
         player = repo.player(conn, player_id)
         if player is None or player.location_id != location_id:
             raise NotFound(f"no player {player_id} at {location_id}")
@@ -151,7 +222,7 @@ def start_topup(engine: Engine, keys: DataKeys, *, created_by: str, location_id:
             return PaymentView.of(row)
         prov = provider_for(conn, keys, row.account_id, transport_for)
     created = prov.create(payment_id=row.id, fiat_units=row.fiat_units, currency=row.currency,
-                          description=f"cafesuite credits for player {player_id}")
+                          description=f"cafesuite credits for player {player_id}", hosted=channel in HOSTED_CHANNELS)
     with engine.begin() as conn:
         repo.set_provider_ref(conn, row.id, created.ref, created.checkout_url, utc_timestamp())
         fresh = repo.by_id(conn, row.id)
@@ -189,7 +260,9 @@ def handle_webhook(engine: Engine, keys: DataKeys, *, provider: str, account_id:
             repo.record_event(conn, provider=provider, event_id=event.event_id, payment_id=None, event_type=event.event_type,
                               outcome="no such payment", received_at=utc_timestamp())
             return "no such payment"
-    state = prov.retrieve(event.object_ref)  # the provider's word, whatever the event said or its order
+    # The provider's word on the payment itself (a refund event names a Checkout Session's PaymentIntent),
+    # whatever the event said or its order.
+    state = prov.retrieve(payment.provider_ref or event.object_ref)
     with engine.begin() as conn:
         first = repo.record_event(conn, provider=provider, event_id=event.event_id, payment_id=payment.id,
                                   event_type=event.event_type, outcome="received", received_at=utc_timestamp())
@@ -253,6 +326,8 @@ def apply_state(conn: Connection, payment_id: str, state: rules.ProviderState) -
     assert payment is not None
     if state.card_fingerprint and payment.card_fingerprint is None:
         repo.set_card(conn, payment.id, state.card_fingerprint)
+    if state.alt_ref and state.alt_ref != payment.provider_ref and payment.provider_alt_ref is None:
+        repo.set_alt_ref(conn, payment.id, state.alt_ref)
     reasons = rules.review_reasons(_risk(conn, payment, state)) if payment.status == "pending" else []
     action, reasons = rules.decide(payment.status, state, reasons)
     now = utc_timestamp()

@@ -31,10 +31,10 @@ from tests.console.conftest import (
 SPEC: dict[str, set[str]] = {
     "head_office_admin": {"view", "nodes.manage", "users.manage", "credits.mint", "credits.sell", "credits.terms", "limits.edit",
                           "staff.manage", "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view",
-                          "payments.view", "payments.review", "payments.refund"},
+                          "payments.view", "payments.review", "payments.refund", "payments.configure"},
     "distributor_admin": {"view", "nodes.manage", "users.manage", "credits.sell", "credits.terms", "limits.edit", "staff.manage",
                           "devices.view", "devices.manage", "events.view", "events.ack", "audit.view", "reports.view",
-                          "payments.view", "payments.review", "payments.refund"},
+                          "payments.view", "payments.review", "payments.refund", "payments.configure"},
     "location_owner": {"view", "users.manage", "staff.manage", "devices.view", "devices.manage", "events.view", "events.ack",
                        "reports.view", "payments.view", "payments.review"},
     "technician": {"view", "devices.view", "devices.manage", "events.view"},

@@ -2,8 +2,13 @@
 
 * Stripe: ``POST /v1/payment_intents`` (form, Bearer key, Idempotency-Key),
   ``GET /v1/payment_intents/{id}`` (``expand[]=latest_charge``), ``POST /v1/refunds``;
-  events ``payment_intent.*``, ``charge.refunded``, ``charge.dispute.created`` signed with
-  ``Stripe-Signature``.
+  Checkout Sessions: ``POST /v1/checkout/sessions`` (mode=payment, one line item with
+  ``price_data``, client_reference_id, metadata, success_url/cancel_url, expires_at 30 min to
+  24 h ahead), ``GET /v1/checkout/sessions/{id}`` (``expand[]=payment_intent[.latest_charge]``),
+  ``POST /v1/checkout/sessions/{id}/expire`` and the hosted page ``/c/pay/{id}`` (a POST there is
+  the payer paying); events ``payment_intent.*``, ``charge.refunded``, ``charge.dispute.created``,
+  ``checkout.session.completed|async_payment_succeeded|async_payment_failed|expired``, signed
+  with ``Stripe-Signature``.
 * BTCPay Greenfield: ``POST/GET /api/v1/stores/{store}/invoices[/{id}]``,
   ``POST …/invoices/{id}/refund`` (``Authorization: token``); events ``Invoice*`` signed with
   ``BTCPay-Sig``, with ``deliveryId``/``originalDeliveryId``/``isRedelivery``.
@@ -28,7 +33,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from central_server.payments.webhooks import btcpay_signature_header, stripe_signature_header
 from shared.money import Money, format_units
@@ -89,6 +94,9 @@ class StripeSim(_Base):
     webhook_secret: str = "whsec_sim"
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    session_keys: dict[str, str] = field(default_factory=dict)
+    session_forms: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -121,6 +129,63 @@ class StripeSim(_Base):
             if pi_id not in self.intents:
                 return JSONResponse({"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}, 404)
             return self.intents[pi_id]
+
+        @app.post("/v1/checkout/sessions")
+        async def create_session(request: Request) -> Any:
+            auth(request)
+            form = {k: str(v) for k, v in (await request.form()).items()}
+            key = request.headers.get("idempotency-key")
+            if key and key in self.session_keys:
+                return self.sessions[self.session_keys[key]]
+            if problem := _session_problem(form):
+                return JSONResponse({"error": {"type": "invalid_request_error", "message": problem}}, 400)
+            cs_id = self._id("cs_test")
+            self.sessions[cs_id] = {
+                "id": cs_id, "object": "checkout.session", "mode": "payment", "status": "open", "payment_status": "unpaid",
+                "amount_total": int(form["line_items[0][price_data][unit_amount]"]) * int(form.get("line_items[0][quantity]", "1")),
+                "currency": form["line_items[0][price_data][currency]"], "client_reference_id": form.get("client_reference_id"),
+                "metadata": {k[len("metadata["):-1]: v for k, v in form.items() if k.startswith("metadata[")},
+                "success_url": form["success_url"], "cancel_url": form.get("cancel_url"), "created": int(time.time()),
+                "expires_at": int(form.get("expires_at") or time.time() + 86400), "payment_intent": None,
+                "url": f"{self.base_url}/c/pay/{cs_id}",
+            }
+            self.session_forms[cs_id] = form
+            if key:
+                self.session_keys[key] = cs_id
+            return self.sessions[cs_id]
+
+        @app.get("/v1/checkout/sessions/{cs_id}")
+        def retrieve_session(request: Request, cs_id: str) -> Any:
+            auth(request)
+            if cs_id not in self.sessions:
+                return JSONResponse({"error": {"type": "invalid_request_error", "message": "No such checkout.session"}}, 404)
+            return self._expanded(cs_id, request.query_params.getlist("expand[]"))
+
+        @app.post("/v1/checkout/sessions/{cs_id}/expire")
+        def expire_session(request: Request, cs_id: str) -> Any:
+            auth(request)
+            if self.sessions.get(cs_id, {}).get("status") != "open":
+                return JSONResponse({"error": {"type": "invalid_request_error", "message": "Session is not open"}}, 400)
+            self.expire_session(cs_id)
+            return self.sessions[cs_id]
+
+        @app.get("/c/pay/{cs_id}")
+        def hosted_page(cs_id: str) -> Any:
+            session = self.sessions.get(cs_id)
+            if session is None:
+                return HTMLResponse("<p>Unknown checkout</p>", 404)
+            amount = format_units(session["amount_total"], session["currency"].upper())
+            return HTMLResponse(f"<form method=post><p>Pay {amount} {session['currency'].upper()}</p>"
+                                f"<button>Pay</button></form>")
+
+        @app.post("/c/pay/{cs_id}")
+        def hosted_pay(cs_id: str) -> Any:
+            """The payer's phone submits the card on the hosted page."""
+            session = self.sessions.get(cs_id)
+            if session is None or session["status"] != "open":
+                return HTMLResponse("<p>This checkout is closed</p>", 410)
+            self.complete_session(cs_id)
+            return HTMLResponse("<p>Paid</p>")
 
         @app.post("/v1/refunds")
         async def refund(request: Request) -> Any:
@@ -163,11 +228,86 @@ class StripeSim(_Base):
         charge["disputed"] = True
         return self._event("charge.dispute.created", {"id": self._id("dp"), "object": "dispute", "payment_intent": pi_id})
 
+    # -- Checkout Sessions: what the payer does on the hosted page -----------------------------------
+
+    def _expanded(self, cs_id: str, expand: list[str]) -> dict[str, Any]:
+        session = json.loads(json.dumps(self.sessions[cs_id]))
+        pi_id = session["payment_intent"]
+        if pi_id and ("payment_intent" in expand or "payment_intent.latest_charge" in expand):
+            session["payment_intent"] = json.loads(json.dumps(self.intents[pi_id]))
+        return session
+
+    def _session_intent(self, cs_id: str, status: str) -> dict[str, Any]:
+        session, form = self.sessions[cs_id], self.session_forms[cs_id]
+        if session["payment_intent"] is None:
+            pi_id = self._id("pi")
+            self.intents[pi_id] = {
+                "id": pi_id, "object": "payment_intent", "amount": session["amount_total"], "currency": session["currency"],
+                "status": status, "amount_received": 0, "latest_charge": None,
+                "metadata": {k[len("payment_intent_data[metadata]["):-1]: v for k, v in form.items()
+                             if k.startswith("payment_intent_data[metadata][")},
+            }
+            session["payment_intent"] = pi_id
+        pi = self.intents[session["payment_intent"]]
+        pi["status"] = status
+        return pi
+
+    def _charge(self, pi: dict[str, Any], card_fingerprint: str) -> None:
+        pi["status"], pi["amount_received"] = "succeeded", pi["amount"]
+        pi["latest_charge"] = {"id": self._id("ch"), "object": "charge", "payment_intent": pi["id"], "amount": pi["amount"],
+                               "amount_refunded": 0, "refunded": False, "disputed": False,
+                               "payment_method_details": {"card": {"fingerprint": card_fingerprint}}}
+
+    def complete_session(self, cs_id: str, *, card_fingerprint: str = "fp_card_1") -> dict[str, Any]:
+        """Paid by card on the hosted page: the session completes paid."""
+        pi = self._session_intent(cs_id, "succeeded")
+        self._charge(pi, card_fingerprint)
+        self.sessions[cs_id].update(status="complete", payment_status="paid")
+        self._event("payment_intent.succeeded", pi)
+        return self._event("checkout.session.completed", self.sessions[cs_id])
+
+    def complete_session_async(self, cs_id: str) -> dict[str, Any]:
+        """A delayed method (a bank debit): the session completes unpaid while the money is on its way."""
+        self._session_intent(cs_id, "processing")
+        self.sessions[cs_id].update(status="complete", payment_status="unpaid")
+        return self._event("checkout.session.completed", self.sessions[cs_id])
+
+    def async_succeed(self, cs_id: str, *, card_fingerprint: str = "fp_bank_1") -> dict[str, Any]:
+        self._charge(self._session_intent(cs_id, "succeeded"), card_fingerprint)
+        self.sessions[cs_id]["payment_status"] = "paid"
+        return self._event("checkout.session.async_payment_succeeded", self.sessions[cs_id])
+
+    def async_fail(self, cs_id: str) -> dict[str, Any]:
+        self._session_intent(cs_id, "requires_payment_method")
+        return self._event("checkout.session.async_payment_failed", self.sessions[cs_id])
+
+    def expire_session(self, cs_id: str) -> dict[str, Any]:
+        """Its expires_at passed (or the merchant expired it) before the payer paid."""
+        self.sessions[cs_id]["status"] = "expired"
+        return self._event("checkout.session.expired", self.sessions[cs_id])
+
     def deliver(self, event: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None,
                 body: bytes | None = None) -> Delivery:
         raw = body if body is not None else json.dumps(event).encode()
         header = stripe_signature_header(secret or self.webhook_secret, raw, timestamp or int(time.time()))
         return self._post(raw, {"Stripe-Signature": header}, event)
+
+
+def _session_problem(form: dict[str, str]) -> str | None:
+    """What Stripe would refuse in a Checkout Session create (the subset the adapter uses)."""
+    if form.get("mode") != "payment":
+        return "mode must be payment"
+    amount = form.get("line_items[0][price_data][unit_amount]", "")
+    if not amount.isdigit() or int(amount) <= 0 or not form.get("line_items[0][price_data][currency]"):
+        return "line_items[0][price_data] needs a positive unit_amount and a currency"
+    if not form.get("line_items[0][price_data][product_data][name]"):
+        return "line_items[0][price_data][product_data][name] is required"
+    if not form.get("success_url"):
+        return "Missing required param: success_url."
+    expires = form.get("expires_at")
+    if expires is not None and not 30 * 60 <= int(expires) - time.time() <= 24 * 3600:
+        return "expires_at must be between 30 minutes and 24 hours from now"
+    return None
 
 
 @dataclass

@@ -48,8 +48,7 @@ def test_same_request_id_returns_the_same_payment_and_opens_one_intent(payments:
     first = payments.topup(player, 20_00, request_id="req-1")
     again = payments.topup(player, 20_00, request_id="req-1")
     assert first["id"] == again["id"] and len(payments.stripe.intents) == 1
-    other = payments.pos.request("POST", PAYMENTS_PATH, {"request_id": "req-1", "player_id": player, "amount_units": 30_00,
-                                                         "provider": "stripe"})
+    other = payments.ask(player, 30_00, request_id="req-1")
     assert other.status_code == 409
 
 
@@ -224,8 +223,7 @@ def test_bad_requests_are_clear_4xx(payments: Payments) -> None:
     player = payments.player()
     assert payments.pos.request("POST", PAYMENTS_PATH, {"request_id": "x", "player_id": player, "amount_units": -5,
                                                         "provider": "stripe"}).status_code == 422
-    unknown = payments.pos.request("POST", PAYMENTS_PATH, {"request_id": "y", "player_id": "nobody", "amount_units": 5_00,
-                                                           "provider": "stripe"})
+    unknown = payments.ask("nobody", 5_00, request_id="y")
     assert unknown.status_code == 404
     garbage = payments.central.client.post(payments.stripe.webhook_url, content=b"not json",
                                            headers={"Stripe-Signature": "t=1,v1=00"})

@@ -171,3 +171,24 @@ def test_offline_is_refused_and_a_retry_after_a_lost_answer_makes_one_payment(
     st.key(Qt.Key.Key_Escape)  # leaves the screen; the payment stays at central
     st.wait(lambda: st.window.stack.currentWidget() is not screen)
     assert payments.status(rows[0].id)["status"] == "pending"
+
+
+def test_a_topup_the_location_no_longer_allows_is_refused_in_plain_words(
+    station: Station, payments: Payments, artifacts: Path,  # noqa: F811
+) -> None:
+    from central_server.payments import service as payments_service
+    from tests.central.conftest import LOCATION
+
+    st, player = station, payments.player()
+    screen = open_topup(st, player)
+    assert all(radio.isEnabled() for radio in screen.providers.values()), "the config offers both at the counter"
+    with st.central.engine.begin() as conn:  # switched off after this station pulled its config
+        payments_service.set_channel(conn, LOCATION, "pos", frozenset())
+    key_amount(st, screen, "1000", "stripe")
+    press_start(st, screen)
+    st.wait(lambda: "switched off" in screen.message.text())
+    assert screen.message.text() == ("Online top-ups at the counter are switched off for this location; "
+                                     "sell for cash or card instead")
+    assert screen.message.objectName() == "error" and screen.payment is None and screen.start.isEnabled()
+    assert not payments.stripe.intents
+    st.shoot(artifacts, "topup-refused")
