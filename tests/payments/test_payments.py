@@ -160,6 +160,32 @@ def test_new_player_and_large_payments_wait_for_review_then_approve_credits(paym
     assert_ledger_ok(payments)
 
 
+def test_velocity_and_many_cards_are_counted_from_the_players_payments(payments: Payments) -> None:
+    """The rules count what the database holds: payments started in the last hour, cards used in a day."""
+    from central_server.payments.rules import MAX_CARDS_PER_DAY, VELOCITY_PER_HOUR
+
+    def pay(player: str, card: str) -> str:
+        started = payments.topup(player, 10_00)
+        pi_id = payments.stripe.events[-1]["data"]["object"]["id"]
+        assert pi_id == next(i for i, pi in payments.stripe.intents.items() if pi["metadata"]["payment_id"] == started["id"])
+        return str(payments.stripe.deliver(payments.stripe.succeed(pi_id, card_fingerprint=card)).answer["outcome"])
+
+    regular = payments.player()
+    outcomes = [pay(regular, "fp_same") for _ in range(VELOCITY_PER_HOUR)]
+    assert outcomes == ["credited"] * VELOCITY_PER_HOUR and payments.wallet(regular) == VELOCITY_PER_HOUR * 10_00
+    held = pay(regular, "fp_same")
+    assert held.startswith("held for review") and f"velocity: {VELOCITY_PER_HOUR + 1} payments in an hour" in held
+    assert payments.wallet(regular) == VELOCITY_PER_HOUR * 10_00
+
+    card_hopper = payments.player()
+    outcomes = [pay(card_hopper, f"fp_{n}") for n in range(MAX_CARDS_PER_DAY)]
+    assert outcomes == ["credited"] * MAX_CARDS_PER_DAY
+    held = pay(card_hopper, "fp_one_too_many")
+    assert held.startswith("held for review") and f"{MAX_CARDS_PER_DAY + 1} different cards in a day" in held
+    assert "velocity" not in held and payments.wallet(card_hopper) == MAX_CARDS_PER_DAY * 10_00
+    assert_ledger_ok(payments)
+
+
 def test_rejected_review_returns_the_credits_and_refunds_at_the_provider(payments: Payments) -> None:
     player = payments.player()
     started = payments.topup(player, 400_00)  # above the default review threshold
