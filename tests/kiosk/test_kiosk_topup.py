@@ -82,7 +82,9 @@ def test_crypto_topup_shows_the_qr_then_credits_the_wallet_once(kiosk_app: Kiosk
     assert not w.topup.qr.pixmap().isNull() and w.topup.qr.pixmap().width() >= 300
     assert w.topup.amount.text() == "20.00" and w.topup.scan.text() == "Scan with your phone to pay"
     assert w.topup.status.text() == "Waiting for your payment…"
-    assert w.worker.busy == 0, "the long poll is not counted as work in progress"
+    # The create call may still be unwinding on the worker; the long poll that follows must not count as work.
+    k.qtbot.waitUntil(lambda: w.worker.busy == 0, timeout=3_000)
+    assert w.topup.status.text() == "Waiting for your payment…", "still waiting: nothing was paid yet"
     k.shoot(artifacts, "topup-qr")
 
     invoice_id = next(iter(payments.btcpay.invoices))
@@ -182,7 +184,9 @@ def test_card_topup_opens_stripe_checkout_as_a_qr_and_the_paid_balance_arrives(
     assert not w.topup.qr.pixmap().isNull() and w.topup.qr.pixmap().width() >= 300
     assert w.topup.price.text() == "You pay 20.00 USD by card"
     assert w.topup.status.text() == "Waiting for your payment…"
-    assert w.worker.busy == 0, "the long poll is not counted as work in progress"
+    # The create call may still be unwinding on the worker; the long poll that follows must not count as work.
+    k.qtbot.waitUntil(lambda: w.worker.busy == 0, timeout=3_000)
+    assert w.topup.status.text() == "Waiting for your payment…", "still waiting: nothing was paid yet"
     k.shoot(artifacts, "topup-card-qr")
 
     # The player's phone opens the code's link and pays on the hosted page; Stripe then sends its event.

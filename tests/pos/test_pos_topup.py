@@ -94,7 +94,9 @@ def test_crypto_topup_shows_the_qr_then_the_credited_balance(station: Station, p
     assert screen.link.text().startswith(payments.btcpay.base_url) and screen.link.text() == screen.payment.checkout_url
     assert not screen.qr.pixmap().isNull() and screen.qr.pixmap().width() > 100
     assert screen.status.text() == "Waiting for payment…" and "25.00" in screen.detail.text()
-    assert st.window.worker.busy == 0, "the long poll does not show as Working…"
+    # The create call may still be unwinding on the worker; the long poll that follows must not count as busy.
+    st.wait(lambda: st.window.worker.busy == 0, timeout_ms=3_000)
+    assert screen.status.text() == "Waiting for payment…", "still waiting: nothing was paid yet"
     st.shoot(artifacts, "topup-waiting")
 
     inv_id = next(iter(payments.btcpay.invoices))
