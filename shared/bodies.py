@@ -73,7 +73,7 @@ def check_denominations(counts: object, total_units: int, what: str) -> dict[str
 _FIELD_SETS: dict[type, tuple[frozenset[str], frozenset[str]]] = {}
 
 
-def _field_sets(body_type: type) -> tuple[frozenset[str], frozenset[str]]:
+def body_fields(body_type: type) -> tuple[frozenset[str], frozenset[str]]:
     """A body type's field names and its required ones, computed once (every ingested entry asks)."""
     sets = _FIELD_SETS.get(body_type)
     if sets is None:
@@ -96,7 +96,7 @@ class Body:
     def from_json(cls, data: object) -> Body:
         if not isinstance(data, dict):
             raise ValidationError(f"{cls.kind} body must be an object")
-        names, required = _field_sets(cls)
+        names, required = body_fields(cls)
         keys = data.keys()
         if not (keys <= names and required <= keys):
             unknown, missing = keys - names, required - keys

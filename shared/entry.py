@@ -7,14 +7,13 @@ the whole history: one signature over ``(device_id, seq, hash)`` covers every en
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.bodies import Body, parse_body
+from shared.bodies import Body, body_fields, parse_body
 from shared.canonical import canonical_json, canonical_json_of_checked, sha256_hex
 from shared.errors import IntegrityError, ValidationError
 from shared.ids import check_id, new_id
@@ -135,12 +134,11 @@ class JournalEntry:
             postings=implied if matched and implied is not None else tuple(Posting.from_json(p) for p in raw_postings),
             hash=data["hash"],
         )
+        entry._check_fields()
+        if not matched:
+            check_postings(body, entry.postings)
         if types_checked:
-            entry._check_fields()
-            if not matched:
-                check_postings(body, entry.postings)
-            unhashed = {name: value for name, value in data.items() if name != "hash"}
-            canonical = entry._check_hash(canonical_json_of_checked(unhashed))
+            canonical = canonical_json_of_checked({name: value for name, value in data.items() if name != "hash"})
             # The other fields are the very values sent, and the postings were matched or
             # parsed strictly; only the body can differ from what was sent.
             if type(body).to_json is Body.to_json:
@@ -149,8 +147,9 @@ class JournalEntry:
                 same = {**entry._unhashed_json_view(), "hash": entry.hash} == data
         else:
             unhashed = entry._unhashed_json_view()
-            canonical = entry._check_against(unhashed)
+            canonical = canonical_json(unhashed)
             same = {**unhashed, "hash": entry.hash} == data
+        entry._check_hash(canonical)
         # The hash was checked over the entry; a body field left out in favour of its
         # default would parse to the same entry, so also insist on exactly what was sent.
         if not same:
@@ -209,17 +208,7 @@ def _same_postings(raw: list[Any], postings: Sequence[Posting]) -> bool:
 
 def _body_view(body: Body) -> dict[str, Any]:
     """A body's fields as they are (no copies), to compare with what was sent."""
-    return {name: getattr(body, name) for name in _field_names(type(body))}
-
-
-_FIELD_NAMES: dict[type[Body], tuple[str, ...]] = {}
-
-
-def _field_names(body_type: type[Body]) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(body_type)
-    if names is None:
-        names = _FIELD_NAMES[body_type] = tuple(f.name for f in dataclasses.fields(body_type))
-    return names
+    return {name: getattr(body, name) for name in body_fields(type(body))[0]}
 
 
 def _bad_kind(kind: object) -> Body:

@@ -395,11 +395,7 @@ class Journal:
         next_seq = from_seq
         while remaining is None or remaining > 0:
             batch = READ_BATCH if remaining is None else min(READ_BATCH, remaining)
-            with self._read() as conn:
-                rows = conn.execute(
-                    text("SELECT seq, hash, data FROM entries WHERE seq >= :s ORDER BY seq LIMIT :n"),
-                    {"s": next_seq, "n": batch},
-                ).all()
+            rows = self._stored_rows(next_seq, batch)
             for row in rows:
                 yield _row_entry(row.data, row.hash)
             if len(rows) < batch:
@@ -416,16 +412,19 @@ class Journal:
         after an outage the outbox is the device's whole backlog.
         """
         assert limit > 0, "outbox reads are bounded"
-        with self._read() as conn:
-            rows = conn.execute(
-                text("SELECT seq, hash, data FROM entries WHERE seq >= :s ORDER BY seq LIMIT :n"), {"s": from_seq, "n": limit},
-            ).all()
         stored: list[StoredEntry] = []
-        for expected_seq, row in enumerate(rows, start=from_seq):
+        for expected_seq, row in enumerate(self._stored_rows(from_seq, limit), start=from_seq):
             if row.seq != expected_seq or not isinstance(row.data, bytes) or sha256_hex(row.data) != row.hash:
                 raise IntegrityError(f"journal entry {expected_seq} is damaged: its stored bytes do not match its hash")
             stored.append(StoredEntry(row.seq, row.hash, row.data))
         return stored
+
+    def _stored_rows(self, from_seq: int, limit: int) -> list[Any]:
+        """At most ``limit`` stored rows (seq, hash, data) from ``from_seq``, in seq order."""
+        with self._read() as conn:
+            return list(conn.execute(
+                text("SELECT seq, hash, data FROM entries WHERE seq >= :s ORDER BY seq LIMIT :n"), {"s": from_seq, "n": limit},
+            ).all())
 
     def unacked(self, limit: int) -> list[JournalEntry]:
         """The oldest entries central has not acknowledged yet (the outbox), at most ``limit``."""
