@@ -295,3 +295,25 @@ def test_parse_json_decides_as_the_full_type_check_does(value: Any, escape: bool
 def test_utf8_encoded_surrogate_bytes_are_refused() -> None:
     with pytest.raises(CanonicalJSONError):
         parse_json(b'["\xed\xa0\x80"]')
+
+
+def _stdlib_canonical(value: Any) -> bytes:
+    """The encoding the canonical form was first defined by (decision 0009): kept here to hold orjson to it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+_EVERY_CONTROL_AND_EDGE = "".join(chr(c) for c in range(0x20)) + '\x7f"\\/\u2028\u2029\ufeff\uffff\U0001f600\U0010ffff'
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=JSON, text=st.text(alphabet=st.sampled_from(_EVERY_CONTROL_AND_EDGE) | st.characters(codec="utf-8"), max_size=12))
+def test_the_encoding_is_byte_for_byte_the_stdlib_one(value: Any, text: str) -> None:
+    """Journals written before orjson (and by anyone re-deriving the form with json.dumps) hash the same."""
+    for candidate in (value, {text: value, "k": text}, [text, (text, value)], {"": [], text[::-1]: {}}):
+        assert canonical_json(candidate) == _stdlib_canonical(candidate)
+
+
+def test_the_encoding_of_extremes_is_the_stdlib_one() -> None:
+    for value in (MAX_ABS_UNITS, -MAX_ABS_UNITS, 0, -1, True, False, None, "", [], {}, _nested(MAX_DEPTH),
+                  {chr(c): c for c in range(0x80)}, {"\U0001f600": 1, "\uffff": 2, "\u00e9": 3, "e": 4}):
+        assert canonical_json(value) == _stdlib_canonical(value)
