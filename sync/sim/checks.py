@@ -5,7 +5,9 @@ Run after every device has drained its outbox (a snapshot or the end of a run):
 * every journal entry is at central exactly once: same (device, seq, id, hash); an entry
   with postings was posted as one ledger transaction, except a kiosk's checkout entry for
   a session central checked out online, which must be recorded *without* postings and
-  linked to that checkout (decision 0003). ``lost`` counts entries central lacks or never
+  linked to that checkout (decision 0003), and likewise a kiosk's ticket-in entry for a
+  voucher central took into a session online, linked as the voucher's redemption entry
+  (decision 0007). ``lost`` counts entries central lacks or never
   posted; ``duplicated`` counts entries whose money moved twice;
 * central holds no entry that no journal wrote;
 * every unit sums to zero at central; no wallet, escrow or voucher is below zero;
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from central_server.audit.service import verify
+from central_server.sessions.service import TICKET_IN_TX_PREFIX
+from shared.bodies import SessionCheckout
 from shared.ledger import NON_NEGATIVE_TYPES, BalanceKey, Transaction, account_type, apply_transactions
 from sync.journal import Journal
 
@@ -67,6 +71,10 @@ def check_fleet(engine: Engine, journals: Iterable[tuple[str, Journal]]) -> Chec
     journal_ids: set[str] = set()
     with engine.connect() as conn:
         checkouts = {row.session_id: row.entry_id for row in conn.execute(text("SELECT session_id, entry_id FROM checkouts"))}
+        # Vouchers central took into a session online (its ticket-in transfer exists), and the entry recorded as their redemption.
+        tickets_in = {row.id: row.redeem_entry_id for row in conn.execute(text(
+            "SELECT v.id, v.redeem_entry_id FROM vouchers v JOIN ledger_transactions t ON t.id = :prefix || v.id"),
+            {"prefix": TICKET_IN_TX_PREFIX})}
         central_balances = {(row.account, row.unit): int(row.balance_units)
                             for row in conn.execute(text("SELECT account, unit, balance_units FROM balances"))}
         for role, journal in journals:
@@ -88,17 +96,16 @@ def check_fleet(engine: Engine, journals: Iterable[tuple[str, Journal]]) -> Chec
                     report.lost += 1
                     report.add(f"{device_id}#{entry.seq} ({entry.kind}) is not at central as written")
                     continue
-                if entry.kind == "session_checkout":
-                    session_id = entry.body.session_id  # type: ignore[attr-defined]
-                    sessions.add(session_id)
-                    if session_id in checkouts and row.posted:
-                        report.duplicated += 1
-                        report.add(f"{device_id}#{entry.seq}: checkout of {session_id} posted again after central's own")
-                    elif session_id in checkouts and checkouts[session_id] != entry.id:
-                        report.add(f"{device_id}#{entry.seq}: checkout of {session_id} is not linked to central's checkout")
-                    elif session_id not in checkouts and not row.posted:
-                        report.lost += 1
-                        report.add(f"{device_id}#{entry.seq}: checkout of {session_id} neither central's nor posted")
+                if isinstance(entry.body, SessionCheckout):
+                    body = entry.body
+                    sessions.add(body.session_id)
+                    where = f"{device_id}#{entry.seq}"
+                    if body.voucher_id is not None:
+                        _check_online_move(report, f"{where}: ticket-in of {body.voucher_id}", entry.id, row.posted,
+                                           body.voucher_id in tickets_in, tickets_in.get(body.voucher_id), "the voucher's redemption entry")
+                    else:
+                        _check_online_move(report, f"{where}: checkout of {body.session_id}", entry.id, row.posted,
+                                           body.session_id in checkouts, checkouts.get(body.session_id), "linked to central's checkout")
                 elif entry.postings and (not row.posted or row.tx_id is None):
                     report.lost += 1
                     report.add(f"{device_id}#{entry.seq} ({entry.kind}) is at central but its postings were never posted")
@@ -113,6 +120,20 @@ def check_fleet(engine: Engine, journals: Iterable[tuple[str, Journal]]) -> Chec
                     report.add(f"{device_id} sees {key[0]} {key[1]} = {amount}, central {central_balances.get(key, 0)}")
         _check_central(conn, report, central_balances, fleet, journal_ids)
     return report
+
+
+def _check_online_move(report: CheckReport, what: str, entry_id: str, posted: bool, central_did: bool, linked_entry: str | None,
+                       link: str) -> None:
+    """A kiosk entry for money central moved online: recorded without posting and linked to central's move, once
+    (decisions 0003, 0007); without central's move, the entry itself must have been posted."""
+    if central_did and posted:
+        report.duplicated += 1
+        report.add(f"{what} posted again after central's own")
+    elif central_did and linked_entry != entry_id:
+        report.add(f"{what} is not {link}")
+    elif not central_did and not posted:
+        report.lost += 1
+        report.add(f"{what} neither central's nor posted")
 
 
 def _check_central(conn: Connection, report: CheckReport, central: dict[BalanceKey, int], fleet: dict[BalanceKey, int],

@@ -11,7 +11,9 @@ could do:
   in which the devices' entries arrive;
 * a kiosk session starts with an online checkout (only while central is up), and every
   round is bounded by the session's escrow;
-* a voucher is redeemed once, online, after the kiosk that printed it pushed it;
+* a voucher is redeemed once, online, after the kiosk that printed it pushed it: paid
+  out at a POS, or taken into a new session at a kiosk (ticket in), never both; a ticket
+  session has no wallet behind it, so it ends with a new ticket (or nothing left);
 * cash paid out of a drawer never exceeds the cash in it.
 
 The same ``PlanConfig`` gives the same ops, in the same order, with the same faults:
@@ -33,9 +35,9 @@ SIM_FAULTS = (*FAULTS, "kill_central", "kill_device")
 
 BUSINESS_KINDS = frozenset({
     "shift_open", "sale", "redemption", "void_sale", "voucher_redeem", "cash_count", "shift_close",
-    "checkout", "round", "checkin", "voucher_issue",
+    "checkout", "ticket_in", "round", "checkin", "voucher_issue",
 })
-ONLINE_KINDS = frozenset({"checkout", "voucher_redeem", "redemption", "push"})
+ONLINE_KINDS = frozenset({"checkout", "ticket_in", "voucher_redeem", "redemption", "push"})
 """Ops that need central up (a redemption looks the wallet up first; a push drains the outbox)."""
 
 OPENING_FLOAT_UNITS = 20_000
@@ -44,6 +46,8 @@ MAX_ROUNDS_PER_SESSION = 60   # bounds a session: then the kiosk cashes out
 CENTRAL_DOWN_OPS = (20, 120)  # how long (in ops) central stays dead after a SIGKILL
 PUSH_RATE = 0.12              # chance per op that the acting device drains its outbox
 OFFLINE_PUSH_RATE = 0.05      # while central is down: an attempt that must fail cleanly
+TICKET_IN_RATE = 0.3          # chance that an idle kiosk's next player brings a printed ticket, when one is out
+TICKET_BEARER = -1            # the "player" of a ticket-in session: whoever holds the ticket, no wallet
 
 
 def parse_sim_faults(text: str) -> frozenset[str]:
@@ -115,7 +119,7 @@ class _Pos:
 @dataclass
 class _Session:
     session_id: str
-    player: int
+    player: int                # TICKET_BEARER for a ticket-in session
     escrow_units: int
     rounds: int = 0
 
@@ -266,6 +270,12 @@ def _pos_op(rng: random.Random, world: _World, device: int, pos: _Pos, index: in
 def _kiosk_op(rng: random.Random, world: _World, device: int, kiosk: _Kiosk, index: int) -> Op:
     session = kiosk.session
     if session is None:
+        if world.central_up and world.vouchers_ready and rng.random() < TICKET_IN_RATE:
+            voucher_id, amount = world.vouchers_ready.pop(rng.randrange(len(world.vouchers_ready)))
+            kiosk.session_no += 1
+            session_id = f"s-{device}-{kiosk.session_no}"
+            kiosk.session = _Session(session_id, TICKET_BEARER, amount)
+            return Op(index, "ticket_in", device, {"session_id": session_id, "voucher_id": voucher_id, "amount_units": amount})
         if world.central_up:
             candidates = [p for p in range(world.config.player_count) if world.available(p) >= 100]
             if candidates:
@@ -288,7 +298,7 @@ def _kiosk_op(rng: random.Random, world: _World, device: int, kiosk: _Kiosk, ind
                                            "bet_units": bet, "win_units": win})
     kiosk.session = None
     amount = session.escrow_units
-    if amount > 0 and rng.random() < 0.5:
+    if amount > 0 and (session.player == TICKET_BEARER or rng.random() < 0.5):
         kiosk.voucher_no += 1
         voucher_id = f"v-{device}-{kiosk.voucher_no}"
         world.vouchers_pending[device].append((voucher_id, amount))

@@ -50,9 +50,11 @@ from shared.bodies import (
     Void,
     VoucherIssue,
     VoucherRedemption,
+    ticket_bearer,
 )
 from shared.entry import JournalEntry
-from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH, VOUCHER_REDEEM_PATH
+from shared.ids import new_id
+from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH, TICKET_IN_PATH, VOUCHER_REDEEM_PATH
 from sync.backoff import Backoff
 from sync.central_client import CentralClient, CentralRefused, Offline, tls_verify
 from sync.engine import SyncEngine
@@ -473,6 +475,16 @@ class Simulation:
             if int(answer["amount_units"]) != a["amount_units"]:
                 raise SimFailure(f"central checked out {answer['amount_units']}, not {a['amount_units']}")
             device.append(SessionCheckout(session_id=a["session_id"], player_id=player_id, amount_units=a["amount_units"], **where))
+        elif op.kind == "ticket_in":
+            # As the kiosk does (decision 0007): the request id is the id of the checkout entry journaled after.
+            voucher_id, request_id = a["voucher_id"], new_id()
+            answer = self._online(device, "POST", TICKET_IN_PATH, {
+                "request_id": request_id, "session_id": a["session_id"], "voucher_id": voucher_id,
+            })
+            if int(answer["amount_units"]) != a["amount_units"]:
+                raise SimFailure(f"central took {answer['amount_units']} in from voucher {voucher_id}, not {a['amount_units']}")
+            device.append(SessionCheckout(session_id=a["session_id"], player_id=ticket_bearer(voucher_id),
+                                          amount_units=a["amount_units"], voucher_id=voucher_id, **where), entry_id=request_id)
         elif op.kind == "round":
             device.append(GameRound(session_id=a["session_id"], kiosk_id=device.device_id, location_id=LOCATION,
                                     game_id="sim-reels", game_version="1", round_no=a["round_no"], bet_units=a["bet_units"],

@@ -35,7 +35,7 @@ def test_short_run_with_every_fault_loses_and_duplicates_nothing(db_url: str, tm
     for fault in SIM_FAULTS:
         assert result["faults"].get(fault, 0) > 0, f"{fault} never happened: {result['faults']}"
     kinds = result["op_kinds"]
-    for kind in ("shift_open", "shift_close", "sale", "redemption", "void_sale", "checkout", "round", "checkin",
+    for kind in ("shift_open", "shift_close", "sale", "redemption", "void_sale", "checkout", "ticket_in", "round", "checkin",
                  "voucher_issue", "voucher_redeem", "snapshot", "restart_central"):
         assert kinds.get(kind, 0) > 0, f"no {kind} in the run: {kinds}"
 
@@ -51,11 +51,15 @@ def test_the_same_seed_gives_the_same_schedule():
 
 
 def test_plan_never_overdraws_what_it_knows_central_holds():
-    """Replaying a long plan: credits and debits per wallet, escrows per session, drawers per POS stay >= 0."""
+    """Replaying a long plan: credits and debits per wallet, escrows per session, drawers per POS stay >= 0,
+    and every printed ticket is paid at most once, at the counter or into a kiosk session, for what it holds."""
     config = PlanConfig(devices=10, ops=20000, seed=5, faults=parse_sim_faults("all"))
     wallets: dict[int, int] = {}
     escrows: dict[str, int] = {}
     drawers: dict[int, int] = {}
+    printed: dict[str, int] = {}
+    paid: set[str] = set()
+    ticket_sessions: set[str] = set()
     for op in iter_plan(config):
         a = op.args
         if op.kind == "sale":
@@ -67,18 +71,30 @@ def test_plan_never_overdraws_what_it_knows_central_holds():
         elif op.kind == "checkout":
             wallets[a["player"]] -= a["amount_units"]
             escrows[a["session_id"]] = a["amount_units"]
+        elif op.kind == "ticket_in":
+            assert a["voucher_id"] not in paid and printed[a["voucher_id"]] == a["amount_units"], op
+            paid.add(a["voucher_id"])
+            escrows[a["session_id"]] = a["amount_units"]
+            ticket_sessions.add(a["session_id"])
         elif op.kind == "round":
             escrows[a["session_id"]] += a["win_units"] - a["bet_units"]
         elif op.kind in ("checkin", "voucher_issue"):
             escrows[a["session_id"]] -= a["amount_units"]
             if op.kind == "checkin":
-                wallets[a["player"]] += a["amount_units"]
+                # a ticket session has no wallet to go back to: it ends on a new ticket or on nothing
+                assert a["session_id"] not in ticket_sessions or a["amount_units"] == 0, op
+                wallets[a["player"]] = wallets.get(a["player"], 0) + a["amount_units"]
+            else:
+                printed[a["voucher_id"]] = a["amount_units"]
         elif op.kind == "shift_open":
             drawers[op.device] = a["float_units"]
         elif op.kind == "voucher_redeem":
+            assert a["voucher_id"] not in paid and printed[a["voucher_id"]] == a["amount_units"], op
+            paid.add(a["voucher_id"])
             drawers[op.device] -= a["amount_units"]
         assert min(wallets.values(), default=0) >= 0 and min(escrows.values(), default=0) >= 0, op
         assert min(drawers.values(), default=0) >= 0, op
+    assert len(ticket_sessions) > 20 and len(paid) > len(ticket_sessions), "tickets are taken in at kiosks and paid at the counter"
 
 
 def _reopen(work_dir: Path) -> list[tuple[str, Journal]]:
@@ -116,6 +132,15 @@ def test_checks_catch_a_lost_entry_and_a_tampered_balance(tmp_path: Path):
         assert any(account in v and "the fleet's journals" in v for v in tampered.violations)
         assert any("sums to 100" in v for v in tampered.violations)
         assert any(v.startswith("central verify:") for v in tampered.violations)
+
+        # A ticket taken into a kiosk session whose entry central no longer links to the voucher.
+        with engine.begin() as conn:
+            voucher = conn.execute(text(
+                "SELECT id FROM vouchers WHERE redeem_entry_id IN (SELECT id FROM journal_entries WHERE kind = 'session_checkout') "
+                "ORDER BY id LIMIT 1")).scalar_one()
+            conn.execute(text("UPDATE vouchers SET redeem_entry_id = NULL WHERE id = :v"), {"v": voucher})
+        unlinked = check_fleet(engine, journals)
+        assert any(f"ticket-in of {voucher} is not the voucher's redemption entry" in v for v in unlinked.violations)
     finally:
         for _, journal in journals:
             journal.close()
