@@ -1,6 +1,7 @@
 """Journal ingest: where every device's journal becomes the one ledger, exactly once (DESIGN §4).
 
-A batch is applied in the request's one transaction. Per entry:
+A batch is parsed and checked first, without the database (``parse``), then applied in
+one transaction (``apply``). Per entry:
 
 * the next seq with the right ``prev_hash`` → applied (stored, posted, projected);
 * a seq central holds with the same hash → duplicate, nothing changes;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -64,8 +66,43 @@ def parse_batch(body: bytes) -> tuple[list[Any], HeadBody | None]:
     return entries, head
 
 
-def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestResponse:
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """An ingest body checked as far as it can be without the database.
+
+    ``refusal`` is why the batch must be refused with the device quarantined (a bad
+    entry hash or a broken link inside the batch); deciding that needs the device's
+    row, so ``apply`` raises it.
+    """
+
+    entries: tuple[JournalEntry, ...]
+    stored_data: dict[int, str]
+    head: HeadBody | None
+    refusal: str | None = None
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.entries[0].seq if self.entries else None
+
+
+def parse(body: bytes, device_id: str) -> ParsedBatch:
+    """Every entry of a batch fully checked (fields, body, postings, hash, links), with no database access,
+    so it can run before the batch's transaction takes the device's lock; malformed → 422, too many → 413."""
     raw_entries, head = parse_batch(body)
+    try:
+        entries, stored_data = _parse_entries(raw_entries, device_id)
+        _check_links(entries)
+    except _Refusal as refusal:
+        return ParsedBatch((), {}, head, refusal=refusal.reason)
+    if entries:
+        assert head is not None
+        if (head.seq, head.hash) != (entries[-1].seq, entries[-1].hash):
+            raise ValidationError("head must name the seq and hash of the batch's last entry")
+    return ParsedBatch(tuple(entries), stored_data, head)
+
+
+def apply(conn: Connection, device: AuthedDevice, batch: ParsedBatch) -> IngestResponse:
+    """Apply a parsed batch in ``conn``'s transaction, with the device's row locked, exactly once."""
     row = devices_repo.get_device(conn, device.id, for_update=True)
     assert row is not None, "an authenticated device exists"
     if row.status != "active":
@@ -76,13 +113,12 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
         response = IngestResponse(status="rejected", results=(), acked_through=last_seq, reason=reason)
         return Quarantined(device.id, reason, response.to_json())
 
-    entries, stored_data = _parse_entries(raw_entries, device.id, reject)
+    if batch.refusal is not None:
+        raise reject(batch.refusal)
+    entries, stored_data, head = batch.entries, batch.stored_data, batch.head
     if not entries:
         return IngestResponse(status="ok", results=(), acked_through=last_seq)
     assert head is not None
-    _check_links(entries, reject)
-    if (head.seq, head.hash) != (entries[-1].seq, entries[-1].hash):
-        raise ValidationError("head must name the seq and hash of the batch's last entry")
     if not verify_head(decode_b64(row.public_key), device.id, head.seq, head.hash, head.signature):
         raise reject(f"head signature for seq {head.seq} does not verify")
 
@@ -118,7 +154,15 @@ def ingest(conn: Connection, device: AuthedDevice, body: bytes) -> IngestRespons
     return IngestResponse(status="ok", results=tuple(results), acked_through=seq)
 
 
-def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> tuple[list[JournalEntry], dict[int, str]]:
+class _Refusal(Exception):
+    """Inside ``parse``: the batch is refused and the device quarantined, for ``reason``."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _parse_entries(raw_entries: Sequence[Any], device_id: str) -> tuple[list[JournalEntry], dict[int, str]]:
     """Every entry fully checked (fields, body, postings, hash), and by seq the canonical JSON to store."""
     entries: list[JournalEntry] = []
     stored_data: dict[int, str] = {}
@@ -126,7 +170,7 @@ def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> t
         try:
             entry, canonical = JournalEntry.from_json_canonical(raw, types_checked=True)  # parse_batch checked them
         except IntegrityError as exc:
-            raise reject(f"entry {index}: {exc.message}") from exc
+            raise _Refusal(f"entry {index}: {exc.message}") from exc
         except ValidationError as exc:
             raise ValidationError(f"entry {index}: {exc.message}") from exc
         if entry.device_id != device_id:
@@ -136,13 +180,13 @@ def _parse_entries(raw_entries: Sequence[Any], device_id: str, reject: Any) -> t
     return entries, stored_data
 
 
-def _check_links(entries: Sequence[JournalEntry], reject: Any) -> None:
+def _check_links(entries: Sequence[JournalEntry]) -> None:
     """Inside one batch the entries must be consecutive and linked."""
     for before, after in itertools.pairwise(entries):
         if after.seq != before.seq + 1:
             raise ValidationError(f"batch entries must be consecutive: seq {after.seq} follows {before.seq}")
         if after.prev_hash != before.hash:
-            raise reject(f"broken chain at seq {after.seq}: prev_hash does not link to seq {before.seq}")
+            raise _Refusal(f"broken chain at seq {after.seq}: prev_hash does not link to seq {before.seq}")
 
 
 _RECONCILED_BODIES = (SessionCheckout, Void, VoucherIssue, VoucherRedemption, Redemption, ShiftClose)
