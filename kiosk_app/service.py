@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +309,7 @@ class KioskService:
         if ticket is None:
             raise KioskRefusal("This is not one of our tickets.")
         device = self._dev()
-        refusal = model.ticket_refusal(ticket, device.location_id)
+        refusal = model.ticket_refusal(ticket, device.location_id, self.limits(), datetime.now(UTC))
         if refusal:
             raise KioskRefusal(refusal)
         key = self._ticket_key(str(ticket["kiosk_id"]))
@@ -547,6 +548,8 @@ def _ticket_refusal(exc: CentralRefused) -> str:
         return "This ticket was already paid."
     if exc.code == "unknown_voucher":
         return "This ticket is not known at this cafe. Please take it to the counter."
+    if exc.code == "voucher_expired":
+        return "This ticket has expired. Please take it to the counter."
     return "This ticket cannot be played here. Please take it to the counter."
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from shared.bodies import GameRound, SessionCheckin, SessionCheckout, VoucherIssue, ticket_bearer
 from shared.canonical import canonical_json
+from shared.device_config import Limits
 from shared.entry import JournalEntry, parse_utc_timestamp
 from shared.errors import ValidationError
 from shared.games.definition import GameDefinition
@@ -295,12 +297,18 @@ def ticket_name(validation_number: str) -> str:
     return f"Ticket …{validation_number[-4:]}"
 
 
-def ticket_refusal(ticket: Mapping[str, Any], location_id: str) -> str | None:
+def ticket_refusal(ticket: Mapping[str, Any], location_id: str, limits: Limits, now: datetime) -> str | None:
     """Why this kiosk will not even ask central about a scanned ticket (words for the player), or None."""
     if ticket["location_id"] != location_id:
         return "This ticket is from another cafe. Please take it to the counter there."
     if ticket["amount_units"] <= 0:
         return "This ticket holds no credits."
+    try:
+        expires = limits.voucher_expires_at(str(ticket["issued_at"]))
+    except ValueError:
+        return "This ticket cannot be read. Please take it to the counter."
+    if now > expires:
+        return f"This ticket expired on {expires:%d %b %Y}. Please take it to the counter."
     return None
 
 

@@ -257,10 +257,6 @@ def ticket_message(ticket: Ticket) -> dict[str, object]:
             "issued_at": ticket.issued_at}
 
 
-def ticket_expired(ticket: Ticket, now: dt.datetime, limits: Limits) -> bool:
-    return now - parse_utc_timestamp(ticket.issued_at) > dt.timedelta(days=limits.voucher_expiry_days)
-
-
 def offline_voucher_allowed(ticket: Ticket, limits: Limits) -> bool:
     return ticket.amount_units <= limits.offline_voucher_limit_units
 

@@ -458,7 +458,7 @@ class PosService:
         device, limits = self._dev(), self.limits()
         if ticket.location_id != device.location_id:
             raise Refused("this ticket was issued at another location", code="other_location")
-        if rules.ticket_expired(ticket, self._now(), limits):
+        if limits.voucher_expired(ticket.issued_at, self._now()):
             raise Refused(f"this ticket expired (valid {limits.voucher_expiry_days} days from {ticket.issued_at[:10]})",
                           code="expired")
         with self._lock:

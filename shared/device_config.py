@@ -12,9 +12,11 @@ The ETag of a document is the SHA-256 of its canonical JSON, so an unchanged pul
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.canonical import canonical_json, sha256_hex
+from shared.entry import parse_utc_timestamp
 from shared.errors import ValidationError
 
 STAFF_ROLES = ("cashier", "manager", "owner", "technician")
@@ -44,6 +46,13 @@ class Limits:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+    def voucher_expires_at(self, issued_at: str) -> datetime:
+        """When a ticket printed at ``issued_at`` (a ``utc_timestamp``) stops being payable, at the counter or a kiosk."""
+        return parse_utc_timestamp(issued_at) + timedelta(days=self.voucher_expiry_days)
+
+    def voucher_expired(self, issued_at: str, now: datetime) -> bool:
+        return now > self.voucher_expires_at(issued_at)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Limits:

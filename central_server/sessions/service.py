@@ -30,6 +30,7 @@ from central_server.sessions.schemas import (
     TicketInResponseBody,
 )
 from central_server.vouchers import repository as vouchers_repo
+from central_server.vouchers import service as vouchers_service
 from shared.bodies import SessionCheckout
 from shared.entry import JournalEntry, utc_timestamp
 from shared.ids import new_id
@@ -98,6 +99,7 @@ def ticket_in(conn: Connection, device: AuthedDevice, request: TicketInRequestBo
     voucher = vouchers_repo.by_id(conn, request.voucher_id)
     if voucher is None or voucher.location_id != device.location_id:
         raise NotFound("no such voucher at this location", code="unknown_voucher")
+    vouchers_service.refuse_if_expired(conn, voucher)
     at = utc_timestamp()
     if not vouchers_repo.claim(conn, voucher.id, request_id=request.request_id, device_id=device.id, at=at):
         return _ticket_in_replay(conn, device, request)

@@ -7,11 +7,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from central_server.tables import vouchers
+from central_server.tables import journal_entries, vouchers
+from shared.canonical import parse_json
 
 
 def by_id(conn: Connection, voucher_id: str) -> Any | None:
     return conn.execute(sa.select(vouchers).where(vouchers.c.id == voucher_id)).first()
+
+
+def issued_at(conn: Connection, voucher: Any) -> str | None:
+    """When the kiosk printed the voucher: the ``created_at`` of its issue entry (what the ticket says), not when central
+    learned of it, which may be days later for a kiosk that printed offline."""
+    data = conn.execute(sa.select(journal_entries.c.data).where(journal_entries.c.id == voucher.issue_entry_id)).scalar_one_or_none()
+    return None if data is None else str(parse_json(data)["created_at"])
 
 
 def claim(conn: Connection, voucher_id: str, *, request_id: str, device_id: str, at: str) -> bool:

@@ -7,8 +7,12 @@ entry carries the postings when it is ingested (decision 0003).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import Connection
 
+from central_server.device_config.service import effective_limits
 from central_server.devices.service import AuthedDevice
 from central_server.errors import Conflict, NotFound
 from central_server.vouchers import repository as repo
@@ -16,10 +20,23 @@ from central_server.vouchers.schemas import RedeemRequestBody, RedeemResponseBod
 from shared.entry import utc_timestamp
 
 
+def refuse_if_expired(conn: Connection, voucher: Any, now: datetime | None = None) -> None:
+    """An unpaid ticket past the location's ``voucher_expiry_days`` is not paid, at the counter or into a kiosk session:
+    409 ``voucher_expired``. Counted from when it was printed, as the POS and the kiosk count offline."""
+    if voucher.status != "issued":
+        return  # a paid one is answered as paid (or as this request's own earlier answer)
+    issued = repo.issued_at(conn, voucher)
+    limits = effective_limits(conn, voucher.location_id)
+    if issued is not None and limits.voucher_expired(issued, now or datetime.now(UTC)):
+        raise Conflict(f"voucher {voucher.id} expired on {limits.voucher_expires_at(issued):%Y-%m-%d} "
+                       f"({limits.voucher_expiry_days} days after it was printed)", code="voucher_expired")
+
+
 def redeem(conn: Connection, device: AuthedDevice, request: RedeemRequestBody) -> RedeemResponseBody:
     voucher = repo.by_id(conn, request.voucher_id)
     if voucher is None or voucher.location_id != device.location_id:
         raise NotFound("no such voucher at this location", code="unknown_voucher")
+    refuse_if_expired(conn, voucher)
     if not repo.claim(conn, request.voucher_id, request_id=request.request_id, device_id=device.id, at=utc_timestamp()):
         voucher = repo.by_id(conn, request.voucher_id)
         assert voucher is not None

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from central_server.admin import service as admin
 from central_server.audit.service import verify
+from central_server.device_config import service as config_service
 from central_server.devices import service as devices
 from shared.bodies import SessionCheckout, VoucherIssue, ticket_bearer
-from shared.entry import GENESIS_HASH, JournalEntry, make_entry
+from shared.entry import GENESIS_HASH, TIMESTAMP_FORMAT, JournalEntry, make_entry
 from shared.ids import new_id
 from shared.protocol import ENROLL_PATH, TICKET_IN_PATH, VOUCHER_REDEEM_PATH
 from shared.signing import DeviceKey
@@ -162,3 +164,32 @@ def test_kiosk_ticket_in_entry_is_recorded_not_posted_twice(central: Central, po
     assert central.balance(f"escrow:{mismatch_session}") == 4_00  # central's transfer counts
     assert _flags(central) == [
         "voucher_redeemed_twice", "ticket_in_mismatch"]
+
+
+def test_an_expired_ticket_is_paid_neither_at_a_kiosk_nor_at_the_counter(central: Central, pos: Device, kiosk: Device) -> None:
+    """Counted from when the kiosk printed it (its issue entry), not from when central heard of it: a kiosk offline
+    for 100 days syncs a 100-day-old ticket, and the location's 90-day expiry stands."""
+    voucher_id = new_id()
+    body = VoucherIssue(voucher_id=voucher_id, session_id=new_id(), kiosk_id=kiosk.device_id, location_id=LOCATION,
+                        amount_units=12_00, validation_number="123456789012345678")
+    printed = (datetime.now(UTC) - timedelta(days=100)).strftime(TIMESTAMP_FORMAT)
+    prev = kiosk.chain[-1].hash if kiosk.chain else GENESIS_HASH
+    kiosk.chain.append(make_entry(device_id=kiosk.device_id, seq=len(kiosk.chain) + 1, prev_hash=prev, body=body,
+                                  actor="player", created_at=printed))
+    assert kiosk.push(kiosk.chain).status_code == 200
+    fresh = _issue(kiosk, 5_00)
+
+    at_kiosk = _ticket_in(kiosk, voucher_id)
+    assert at_kiosk.status_code == 409 and at_kiosk.json()["code"] == "voucher_expired", at_kiosk.text
+    assert "90 days after it was printed" in at_kiosk.json()["message"]
+    at_counter = pos.request("POST", VOUCHER_REDEEM_PATH, {"request_id": new_id(), "voucher_id": voucher_id})
+    assert at_counter.status_code == 409 and at_counter.json()["code"] == "voucher_expired", at_counter.text
+    assert central.balance(f"voucher:{voucher_id}") == 12_00  # nothing moved: the credits stay on the ticket
+    assert central.scalar("SELECT status FROM vouchers WHERE id = :v", v=voucher_id) == "issued"
+
+    # A longer expiry set for the location makes the same ticket good again; a fresh one was never refused.
+    with central.engine.begin() as conn:
+        config_service.set_limit(conn, LOCATION, "voucher_expiry_days", 365)
+    assert _ticket_in(kiosk, voucher_id).status_code == 200
+    assert _ticket_in(kiosk, fresh).status_code == 200
+    _verify_ok(central)

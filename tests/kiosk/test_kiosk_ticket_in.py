@@ -6,6 +6,7 @@ plain words. Then `cafe central verify` passes and central's balances are what t
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from PySide6.QtCore import QPoint, Qt
 from cafe_cli.main import main as cafe
 from kiosk_app import session_model as model
 from kiosk_app.printer import Ticket
-from shared.bodies import SessionCheckout, ticket_bearer
+from shared.bodies import SessionCheckout, VoucherIssue, ticket_bearer
+from shared.entry import TIMESTAMP_FORMAT
+from shared.ids import new_id
 from tests.kiosk.harness import Kiosk, register_player
 from tests.kiosk.test_kiosk_end_to_end import implied_balances, synced
 from tests.kiosk.test_kiosk_play import play_round, start_session
@@ -127,3 +130,23 @@ def test_ticket_scanned_at_login_plays_and_cashes_out_to_a_new_ticket(
         ("redeemed", entry.id)]
     assert central.scalar("SELECT posted FROM journal_entries WHERE id = :e", e=entry.id) in (False, 0)
     assert central.scalar("SELECT status FROM vouchers WHERE id = :v", v=second.voucher_id) == "issued"
+
+
+def test_an_expired_ticket_is_refused_at_the_kiosk_in_plain_words(kiosk_app: Kiosk, artifacts: Path) -> None:
+    """A genuine ticket of this kiosk, printed 100 days ago (the location's expiry is 90): refused on the spot, with the
+    date it expired, and nothing is journaled."""
+    k = kiosk_app
+    device = k.service.device
+    assert device is not None
+    printed = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    issued_at = printed.strftime(TIMESTAMP_FORMAT)
+    body = VoucherIssue(voucher_id=new_id(), session_id=new_id(), kiosk_id=k.service.kiosk_id, location_id=device.location_id,
+                        amount_units=15_00, validation_number=model.validation_number(123456789))
+    signature = device.keystore.device_key().sign(model.voucher_message(body, issued_at))
+    journal = device.journal
+    entries_before = journal.count()
+    scan_ticket(k, model.voucher_qr_text(body, issued_at, signature))
+    expired_on = (printed + dt.timedelta(days=90)).strftime("%d %b %Y")
+    assert refused(k, "expired") == f"This ticket expired on {expired_on}. Please take it to the counter."
+    assert journal.count() == entries_before  # no session was opened, nothing journaled
+    k.shoot(artifacts, "ticket-in-expired")
