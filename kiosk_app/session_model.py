@@ -382,6 +382,8 @@ class Meters:
     rounds: int = 0
     vouchers: int = 0
     vouchers_units: int = 0
+    tickets_in: int = 0
+    tickets_in_units: int = 0
     sessions: int = 0
 
     def rows(self) -> list[tuple[str, str]]:
@@ -392,17 +394,20 @@ class Meters:
             ("Won", credits(self.won_units)),
             ("Games played", f"{self.rounds:,}"),
             ("Tickets printed", f"{self.vouchers:,} ({credits(self.vouchers_units)})"),
+            ("Tickets in", f"{self.tickets_in:,} ({credits(self.tickets_in_units)})"),
             ("Sessions", f"{self.sessions:,}"),
         ]
 
 
 def kiosk_meters(entries: Iterable[JournalEntry]) -> Meters:
-    """Meters from the kiosk's own journal: in = checkouts, out = check-ins and tickets."""
+    """Meters from the kiosk's own journal: in = checkouts (tickets taken in among them), out = check-ins and tickets."""
     m = Meters()
     for entry in entries:
         body = entry.body
         if isinstance(body, SessionCheckout):
             m = replace(m, credits_in_units=m.credits_in_units + body.amount_units, sessions=m.sessions + 1)
+            if body.voucher_id is not None:
+                m = replace(m, tickets_in=m.tickets_in + 1, tickets_in_units=m.tickets_in_units + body.amount_units)
         elif isinstance(body, SessionCheckin):
             m = replace(m, credits_out_units=m.credits_out_units + body.amount_units)
         elif isinstance(body, VoucherIssue):

@@ -98,8 +98,10 @@ class Figures:
     wins_units: int = 0
     vouchers_issued_count: int = 0
     vouchers_issued_units: int = 0
-    checkouts_units: int = 0
+    checkouts_units: int = 0       # credits into kiosk sessions: from wallets and from tickets taken in
     checkins_units: int = 0
+    tickets_in_count: int = 0      # cash-out tickets a kiosk took into a new session (ticket in)
+    tickets_in_units: int = 0
     online_count: int = 0
     online_units: int = 0
     online_fiat_units: int = 0
@@ -341,6 +343,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rounds", "count"), ("wagers_units", "credits"), ("wins_units", "credits"), ("hold_units", "credits"), ("hold_bp", "bp"),
     ("vouchers_issued_count", "count"), ("vouchers_issued_units", "credits"),
     ("vouchers_paid_count", "count"), ("vouchers_paid_units", "credits"),
+    ("tickets_in_count", "count"), ("tickets_in_units", "credits"),
     ("online_units", "credits"), ("online_fiat_units", "cash"), ("voids_count", "count"), ("over_short_units", "cash"),
 )
 """The columns an export shows, and how each is formatted."""
@@ -350,7 +353,8 @@ _CSV_HEADERS = {
     "payouts_count": "payouts", "payouts_units": "credits paid out", "payouts_cash_units": "payouts cash",
     "net_cash_units": "net cash", "rounds": "rounds", "wagers_units": "wagers", "wins_units": "wins", "hold_units": "hold",
     "hold_bp": "hold %", "vouchers_issued_count": "vouchers issued", "vouchers_issued_units": "voucher credits issued",
-    "vouchers_paid_count": "vouchers paid", "vouchers_paid_units": "voucher credits paid", "online_units": "online credits",
+    "vouchers_paid_count": "vouchers paid", "vouchers_paid_units": "voucher credits paid",
+    "tickets_in_count": "tickets in", "tickets_in_units": "ticket credits in", "online_units": "online credits",
     "online_fiat_units": "online money", "voids_count": "voids", "over_short_units": "over/short",
 }
 
@@ -455,6 +459,8 @@ def _figures_of(body: Body) -> Sparse:
         return {"rounds": 1, "wagers_units": body.bet_units, "wins_units": body.win_units}
     if isinstance(body, VoucherIssue):
         return {"vouchers_issued_count": 1, "vouchers_issued_units": body.amount_units}
+    if isinstance(body, SessionCheckout) and body.voucher_id is not None:
+        return {"checkouts_units": body.amount_units, "tickets_in_count": 1, "tickets_in_units": body.amount_units}
     if isinstance(body, SessionCheckout):
         return {"checkouts_units": body.amount_units}
     if isinstance(body, SessionCheckin):

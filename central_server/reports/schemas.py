@@ -26,6 +26,8 @@ class FiguresBody(BaseModel):
     vouchers_issued_units: int
     checkouts_units: int
     checkins_units: int
+    tickets_in_count: int
+    tickets_in_units: int
     online_count: int
     online_units: int
     online_fiat_units: int

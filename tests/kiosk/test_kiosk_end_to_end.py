@@ -205,6 +205,7 @@ def test_counter_sale_fifty_rounds_ticket_paid_at_counter_and_central_verifies(
         "Won": model.credits(at_central.wins_units),
         "Games played": f"{at_central.rounds:,}",
         "Tickets printed": f"{at_central.vouchers_issued_count:,} ({model.credits(at_central.vouchers_issued_units)})",
+        "Tickets in": f"{at_central.tickets_in_count:,} ({model.credits(at_central.tickets_in_units)})",
         "Sessions": "1",
     }
     assert (at_central.checkouts_units, at_central.wagers_units, at_central.wins_units, at_central.rounds) == (50_00, wagered, won, 50)
