@@ -25,6 +25,7 @@ from shared.bodies import (
     Void,
     VoucherIssue,
     VoucherRedemption,
+    ticket_bearer,
 )
 from shared.entry import GENESIS_HASH, JournalEntry, make_entry, utc_timestamp
 from shared.errors import UnitMismatchError, ValidationError
@@ -301,3 +302,23 @@ def test_chart_axis_steps_and_labels_are_exact() -> None:
     assert "09 · Sold: 70.00 credits" in titles and "11 · Paid out: 30.00 credits" in titles
     empty = bar_chart("Nothing", [], [], unit="CR")
     assert "Nothing recorded" in empty
+
+
+def test_a_ticket_taken_in_at_a_kiosk_counts_as_credits_in_and_as_a_ticket_in() -> None:
+    """The owner sees which credits came into kiosk sessions from printed tickets; the kiosk's own meter agrees."""
+    from kiosk_app.session_model import kiosk_meters
+
+    pos, kiosk = a_shift()
+    kiosk.add(SessionCheckout(session_id="s-2", player_id=ticket_bearer("v-1"), kiosk_id="kiosk-1", location_id=LOC,
+                              amount_units=3000, voucher_id="v-1"), at=local(14, 0), actor=ticket_bearer("v-1"))
+    report = build_daily_report([*pos.entries, *kiosk.entries], location_id=LOC, day=DAY, tz=TZ)
+    assert (report.totals.checkouts_units, report.totals.tickets_in_count, report.totals.tickets_in_units) == (8000, 1, 3000)
+    by_kiosk = {row.key: row.figures for row in report.by_device}["kiosk-1"]
+    assert (by_kiosk.tickets_in_count, by_kiosk.tickets_in_units) == (1, 3000)
+    rows = report.to_csv_rows()
+    header, total = rows[3], rows[4]
+    exported = dict(zip(header, total, strict=True))
+    assert (exported["tickets in"], exported["ticket credits in"]) == ("1", "30.00")
+    meters = kiosk_meters(kiosk.entries)
+    assert (meters.credits_in_units, meters.tickets_in, meters.tickets_in_units, meters.sessions) == (8000, 1, 3000, 2)
+    assert ("Tickets in", "1 (30.00)") in meters.rows()
