@@ -47,6 +47,7 @@ QPushButton:disabled {{ color: #64748b; background: #1e293b; border-color: #3341
 QPushButton#primary {{ background: {ACCENT_DARK}; border-color: {ACCENT}; color: white; }}
 QPushButton#primary:hover {{ background: #115e59; }}
 QPushButton#danger {{ background: #7f1d1d; border-color: {BAD}; color: white; }}
+QPushButton#primary:disabled, QPushButton#danger:disabled {{ color: #64748b; background: #1e293b; border-color: #334155; }}
 QPushButton#nav {{ text-align: left; padding-left: 16px; background: transparent; border: none; border-radius: 8px; }}
 QPushButton#nav:checked {{ background: {ACCENT_DARK}; color: white; }}
 QPushButton#key {{ font-size: 26px; min-height: {KEY_PX}px; }}
@@ -68,6 +69,7 @@ QPlainTextEdit {{ background: white; color: black; font-family: "DejaVu Sans Mon
 QDialog {{ background: {PANEL}; }}
 QRadioButton {{ spacing: 12px; font-size: 18px; background: transparent; min-height: {FIELD_PX}px; }}
 QRadioButton:checked {{ color: white; font-weight: 700; }}
+QRadioButton:disabled {{ color: #64748b; }}
 QRadioButton::indicator {{ width: 22px; height: 22px; border-radius: 13px; border: 2px solid {MUTED}; background: #020617; }}
 QRadioButton::indicator:hover {{ border-color: {TEXT}; }}
 QRadioButton::indicator:checked {{

@@ -179,7 +179,13 @@ class TopupScreen(Screen):
             excluded = "  ·  SELF-EXCLUDED: no top-ups" if player.self_excluded else ""
             self.player_name.setText(f"{player.name}  ·  card {player.card_number}  ·  balance "
                                      f"{credits(player.balance_units)}{excluded}")
-        self.start.setEnabled(player is not None and not player.self_excluded)
+        self._enable_start()
+
+    def _enable_start(self) -> None:
+        """Start works for a player who may buy, with a way to pay this counter still offers."""
+        player = self.win.player
+        self.start.setEnabled(player is not None and not player.self_excluded
+                              and any(radio.isEnabled() for radio in self.providers.values()))
 
     def _offer_providers(self) -> None:
         """Only the ways to pay this location offers at the counter (central checks again at Start)."""
@@ -193,6 +199,7 @@ class TopupScreen(Screen):
                 self.providers[first].setChecked(True)
         if not offered and self.payment is None:
             set_message(self.message, "Online top-ups are not offered at this location's counter.", error=True)
+        self._enable_start()
 
     def provider_offered(self, offered: set[str]) -> bool:
         return self.provider() in offered
@@ -232,13 +239,28 @@ class TopupScreen(Screen):
         if amount <= 0:
             set_message(self.message, "Key the credits to buy first.", error=True)
             return
+        if not self.providers[provider].isEnabled():
+            set_message(self.message, "Online top-ups are not offered at this counter right now.", error=True)
+            return
+        if not self.start.isEnabled():
+            return  # a top-up is being asked for already (Enter pressed twice), or the player may not buy
         self._token += 1  # a new top-up: whatever was followed before is no longer on screen
         self._clear_payment()
         self.start.setEnabled(False)
         set_message(self.message, "Asking central…")
 
         def failed(exc: CafeError) -> None:
-            self.start.setEnabled(True)
+            # Central's word is newer than the pulled config: take away what it refused until the config
+            # offers it again (the next pull runs _offer_providers), so the cashier is not invited to retry.
+            if exc.code == "topup_channel_off":
+                for radio in self.providers.values():
+                    radio.setEnabled(False)
+            elif exc.code == "topup_provider_off":
+                self.providers[provider].setEnabled(False)
+                other = next((p for p, radio in self.providers.items() if radio.isEnabled()), None)
+                if other is not None:
+                    self.providers[other].setChecked(True)
+            self._enable_start()
             self.fail(self.message)(exc)
         self.win.worker.run(lambda: self.win.service.start_topup(cashier, player, amount, provider), self._started, failed,
                             lane="lookup")

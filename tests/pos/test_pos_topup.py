@@ -184,13 +184,26 @@ def test_a_topup_the_location_no_longer_allows_is_refused_in_plain_words(
     st, player = station, payments.player()
     screen = open_topup(st, player)
     assert all(radio.isEnabled() for radio in screen.providers.values()), "the config offers both at the counter"
-    with st.central.engine.begin() as conn:  # switched off after this station pulled its config
-        payments_service.set_channel(conn, LOCATION, "pos", frozenset())
+
+    # Card payments switched off after this station pulled its config: central refuses, the card choice goes away.
+    with st.central.engine.begin() as conn:
+        payments_service.set_channel(conn, LOCATION, "pos", frozenset({"btcpay"}))
     key_amount(st, screen, "1000", "stripe")
+    press_start(st, screen)
+    st.wait(lambda: "does not offer that way" in screen.message.text())
+    assert not screen.providers["stripe"].isEnabled() and screen.providers["btcpay"].isEnabled()
+    assert screen.provider() == "btcpay" and screen.start.isEnabled()
+
+    # Then every way: the refusal says so, and nothing on the screen invites a retry.
+    with st.central.engine.begin() as conn:
+        payments_service.set_channel(conn, LOCATION, "pos", frozenset())
     press_start(st, screen)
     st.wait(lambda: "switched off" in screen.message.text())
     assert screen.message.text() == ("Online top-ups at the counter are switched off for this location; "
                                      "sell for cash or card instead")
-    assert screen.message.objectName() == "error" and screen.payment is None and screen.start.isEnabled()
-    assert not payments.stripe.intents
+    assert screen.message.objectName() == "error" and screen.payment is None
+    assert not screen.start.isEnabled() and not any(radio.isEnabled() for radio in screen.providers.values())
+    press_start(st, screen)
+    assert screen.message.text() == "Online top-ups are not offered at this counter right now."
+    assert not payments.stripe.intents and not payments.btcpay.invoices
     st.shoot(artifacts, "topup-refused")
