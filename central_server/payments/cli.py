@@ -1,4 +1,5 @@
-"""`cafe central payment-account` and `cafe central payment-review`: provider accounts and the review queue."""
+"""`cafe central payment-account`, `payment-review` and `topup-channel`: provider accounts, the review queue and
+which providers a node offers at its counters and kiosks."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ def register_payments(action: Action) -> None:
     review.add_argument("--decision", choices=("approve", "reject"))
     review.add_argument("--note", default="")
     review.add_argument("--reviewer", default="head-office (cli)")
+    channel = action("topup-channel", run_topup_channel,
+                     "set which online top-ups a node offers on a channel (locations below inherit it unless they set their own)")
+    channel.add_argument("--node", required=True, help="node id (head office, distributor or location)")
+    channel.add_argument("--channel", required=True, choices=("pos", "kiosk"), help="the counter (pos) or players alone (kiosk)")
+    offer = channel.add_mutually_exclusive_group(required=True)
+    offer.add_argument("--providers", type=_providers, metavar="LIST", help="comma list of stripe, btcpay")
+    offer.add_argument("--off", action="store_true", help="offer none on this channel")
+    offer.add_argument("--inherit", action="store_true", help="drop this node's own setting and inherit from above")
+
+
+def _providers(text: str) -> frozenset[str]:
+    names = frozenset(name.strip() for name in text.split(",") if name.strip())
+    unknown = names - {"stripe", "btcpay"}
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected a comma list of stripe, btcpay; got {text!r}")
+    return names
 
 
 def _credentials(path: Path) -> dict[str, object]:
@@ -76,4 +93,19 @@ def run_payment_review(args: argparse.Namespace) -> int:
         view = service.review(engine, load_keys(settings.data_dir).data_keys, payment_id=args.payment, decision=args.decision,
                               reviewer=args.reviewer, role="head_office_admin", note=args.note)
     print(f"{view.id}: {view.status}")
+    return 0
+
+
+def run_topup_channel(args: argparse.Namespace) -> int:
+    from central_server.cli import _settings, _transaction
+    from central_server.payments import service
+
+    providers: frozenset[str] | None = None if args.inherit else frozenset() if args.off else args.providers
+    with _transaction(_settings(args)) as conn:
+        service.set_channel(conn, args.node, args.channel, providers)
+    if providers is None:
+        print(f"{args.node} now inherits its {args.channel} top-ups from above")
+    else:
+        offered = ", ".join(sorted(providers)) or "none"
+        print(f"{args.node} offers {offered} on {args.channel}; devices below it get it at their next pull")
     return 0

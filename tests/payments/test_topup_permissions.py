@@ -122,3 +122,33 @@ def test_setting_a_channel_refuses_unknown_providers_channels_and_nodes(payments
             service.set_channel(conn, LOCATION, "atm", frozenset())
         with pytest.raises(NotFound):
             service.set_channel(conn, "nowhere", "kiosk", frozenset())
+
+
+def test_the_cli_sets_a_channel_and_refuses_bad_input_in_one_line(payments: Payments, capsys: pytest.CaptureFixture[str]) -> None:
+    from cafe_cli.main import main
+
+    db = ("--db", payments.central.db_url)
+    kiosk, player = payments.central.enroll("kiosk"), payments.player()
+    assert main(["central", "topup-channel", *db, "--node", LOCATION, "--channel", "kiosk", "--providers", "btcpay"]) == 0
+    assert capsys.readouterr().out.strip() == f"{LOCATION} offers btcpay on kiosk; devices below it get it at their next pull"
+    assert payments.topup(player, 10_00, "btcpay", device=kiosk)["checkout_url"]
+    refused(payments, payments.ask(player, 10_00, "stripe", device=kiosk), "topup_provider_off")
+    assert main(["central", "topup-channel", *db, "--node", LOCATION, "--channel", "kiosk", "--off"]) == 0
+    assert "offers none on kiosk" in capsys.readouterr().out
+    refused(payments, payments.ask(player, 10_00, "btcpay", device=kiosk), "topup_channel_off")
+    assert main(["central", "topup-channel", *db, "--node", LOCATION, "--channel", "kiosk", "--inherit"]) == 0
+    assert capsys.readouterr().out.strip() == f"{LOCATION} now inherits its kiosk top-ups from above"
+    refused(payments, payments.ask(player, 10_00, "btcpay", device=kiosk), "topup_channel_off")  # kiosks are off by default
+
+    for argv, reason in (
+        (["--node", LOCATION, "--channel", "kiosk", "--providers", "paypal"], "expected a comma list of stripe, btcpay"),
+        (["--node", LOCATION, "--channel", "tv", "--off"], "invalid choice"),
+        (["--node", LOCATION, "--channel", "pos"], "one of the arguments --providers --off --inherit is required"),
+        (["--node", LOCATION, "--channel", "pos", "--off", "--inherit"], "not allowed with argument"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(["central", "topup-channel", *db, *argv])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and reason in err and len(err.strip().splitlines()) == 1, err
+    assert main(["central", "topup-channel", *db, "--node", "nowhere", "--channel", "pos", "--off"]) == 1
+    assert capsys.readouterr().err.strip() == "cafe: there is no node 'nowhere'"
