@@ -36,7 +36,7 @@ def ingest(
     """Apply a batch of journal entries, exactly once (DESIGN §4)."""
     # Parsing and checking the batch is most of its cost and needs no database, so it runs before the
     # transaction: it never holds the device's lock, nor SQLite's write lock that every other device waits on.
-    batch = service.parse(body, device.id)
+    batch = service.parse(body, device)
     engine: Engine = request.app.state.engine
     with engine.begin() as conn:  # committed before the answer is sent, as with the Tx dependency
         return service.apply(conn, device, batch).to_json()

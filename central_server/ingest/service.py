@@ -5,8 +5,10 @@ one transaction (``apply``). Per entry:
 
 * the next seq with the right ``prev_hash`` → applied (stored, posted, projected);
 * a seq central holds with the same hash → duplicate, nothing changes;
-* a seq central holds with another hash (fork), a broken link or hash, or a bad head
-  signature → the whole batch is refused and the device quarantined;
+* a seq central holds with another hash (fork), a broken link or hash, a bad head
+  signature, or an entry outside the device's authority (a kind its role does not write,
+  another device's or location's ids, a void of another device's entry:
+  ``shared.device_authority``) → the whole batch is refused and the device quarantined;
 * a seq beyond the next → gap: nothing applied, the answer names the seq to resend from.
 
 The device row is locked for the batch (``SELECT … FOR UPDATE`` on PostgreSQL, the
@@ -37,6 +39,7 @@ from central_server.players import service as players
 from central_server.sessions import service as sessions
 from shared.bodies import Redemption, SessionCheckout, ShiftClose, Void, VoucherIssue, VoucherRedemption
 from shared.canonical import parse_canonical, parse_json
+from shared.device_authority import authority_refusal
 from shared.entry import JournalEntry, utc_timestamp
 from shared.errors import IntegrityError, ValidationError
 from shared.ledger import Posting
@@ -85,12 +88,12 @@ class ParsedBatch:
         return self.entries[0].seq if self.entries else None
 
 
-def parse(body: bytes, device_id: str) -> ParsedBatch:
-    """Every entry of a batch fully checked (fields, body, postings, hash, links), with no database access,
-    so it can run before the batch's transaction takes the device's lock; malformed → 422, too many → 413."""
+def parse(body: bytes, device: AuthedDevice) -> ParsedBatch:
+    """Every entry of a batch fully checked (fields, body, postings, hash, links, the device's authority), with no
+    database access, so it can run before the batch's transaction takes the device's lock; malformed → 422, too many → 413."""
     raw_entries, head = parse_batch(body)
     try:
-        entries, stored_data = _parse_entries(raw_entries, device_id)
+        entries, stored_data = _parse_entries(raw_entries, device)
         _check_links(entries)
     except _Refusal as refusal:
         return ParsedBatch((), {}, head, refusal=refusal.reason)
@@ -145,7 +148,10 @@ def apply(conn: Connection, device: AuthedDevice, batch: ParsedBatch) -> IngestR
         else:
             _apply_plain(conn, plain)
             plain.clear()
-            _apply(conn, entry, data, signature)
+            try:
+                _apply(conn, entry, data, signature)
+            except _Refusal as refusal:
+                raise reject(refusal.reason) from None
         results.append(EntryResult(entry.seq, entry.id, "applied"))
         seq, current_hash = entry.seq, entry.hash
     _apply_plain(conn, plain)
@@ -162,8 +168,8 @@ class _Refusal(Exception):
         self.reason = reason
 
 
-def _parse_entries(raw_entries: Sequence[Any], device_id: str) -> tuple[list[JournalEntry], dict[int, str]]:
-    """Every entry fully checked (fields, body, postings, hash), and by seq the canonical JSON to store."""
+def _parse_entries(raw_entries: Sequence[Any], device: AuthedDevice) -> tuple[list[JournalEntry], dict[int, str]]:
+    """Every entry fully checked (fields, body, postings, hash, authority), and by seq the canonical JSON to store."""
     entries: list[JournalEntry] = []
     stored_data: dict[int, str] = {}
     for index, raw in enumerate(raw_entries):
@@ -173,8 +179,11 @@ def _parse_entries(raw_entries: Sequence[Any], device_id: str) -> tuple[list[Jou
             raise _Refusal(f"entry {index}: {exc.message}") from exc
         except ValidationError as exc:
             raise ValidationError(f"entry {index}: {exc.message}") from exc
-        if entry.device_id != device_id:
+        if entry.device_id != device.id:
             raise ValidationError(f"entry {index} belongs to device {entry.device_id}, not to the signing device")
+        refusal = authority_refusal(entry.body, role=device.role, device_id=device.id, location_id=device.location_id)
+        if refusal is not None:
+            raise _Refusal(f"entry {index} (seq {entry.seq}): {refusal}")
         entries.append(entry)
         stored_data[entry.seq] = canonical.decode("utf-8")  # seqs are unique once _check_links has passed
     return entries, stored_data
@@ -284,6 +293,8 @@ def _check_void(conn: Connection, entry: JournalEntry, body: Void) -> list[tuple
     original = repo.entry_by_id(conn, body.reverses_entry_id)
     if original is None:
         return [("void_unknown_entry", f"void of entry {body.reverses_entry_id}, which central does not hold")]
+    if original.device_id != entry.device_id:
+        raise _Refusal(f"void {entry.id} reverses entry {body.reverses_entry_id} of another device ({original.device_id})")
     data = parse_canonical(original.data.encode("utf-8"))
     expected = tuple(Posting.from_json(p).reversed() for p in data["postings"])
     if tuple(entry.postings) != expected:

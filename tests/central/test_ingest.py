@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import json
 
-from shared.bodies import CashCount, Redemption, ShiftClose, Void, VoucherIssue, VoucherRedemption
+from shared.bodies import (
+    Adjustment,
+    Body,
+    CashCount,
+    GameRound,
+    Mint,
+    OnlinePayment,
+    Redemption,
+    Sale,
+    ShiftClose,
+    Void,
+    VoucherIssue,
+    VoucherRedemption,
+    WholesaleTransfer,
+)
 from shared.entry import make_entry
+from shared.ledger import move
 from shared.protocol import HEARTBEAT_PATH, JOURNAL_PATH, MAX_BATCH_ENTRIES, MAX_BODY_BYTES, IngestResponse
 from tests.central.conftest import Central, Device
 
@@ -185,3 +200,49 @@ def test_empty_batch_reports_what_central_holds(pos: Device) -> None:
     assert pos.push([pos.sale("p", 1)]).status_code == 200
     response = pos.request("POST", JOURNAL_PATH, {"entries": []})
     assert response.status_code == 200 and response.json()["acked_through"] == 1
+
+
+def _outside_authority(device: Device, other: Device) -> list[tuple[str, Body]]:
+    """Entries a broken or stolen device might sign: each is refused whole and quarantines it."""
+    here, pos_id = device.location_id, device.device_id
+    return [
+        ("does not write mint", Mint(node_id="head-office", amount_units=1_000_00, reason="free credits")),
+        ("does not write wholesale_transfer", WholesaleTransfer(from_node_id="head-office", to_node_id=here, amount_units=500,
+                                                                 price_units=0, currency="USD")),
+        ("does not write online_payment", OnlinePayment(payment_id="pay-1", provider="stripe", player_id="player-a",
+                                                        location_id=here, amount_units=500, fiat_units=500, currency="USD")),
+        ("does not write game_round", GameRound(session_id="s-1", kiosk_id=pos_id, location_id=here, game_id="g", game_version="1",
+                                                round_no=1, bet_units=100, win_units=0, outcome={})),
+        ("names location_id 'loc-elsewhere'", Sale(player_id="player-a", location_id="loc-elsewhere", pos_id=pos_id,
+                                                   shift_id="shift-1", amount_units=100, cash_units=100, currency="USD")),
+        (f"names pos_id '{other.device_id}'", Sale(player_id="player-a", location_id=here, pos_id=other.device_id, shift_id="shift-1",
+                                                   amount_units=100, cash_units=100, currency="USD")),
+        ("only touch this station's and its location's accounts", Adjustment(approver="mgr-1", reason="moved", lines=[
+            p.to_json() for p in move("USD", 500, "drawer:" + other.device_id, "drawer:" + pos_id)])),
+    ]
+
+
+def test_an_entry_outside_the_devices_authority_quarantines_it_and_applies_nothing(central: Central) -> None:
+    other = central.enroll("pos")
+    cases = _outside_authority(central.enroll("pos"), other)
+    for reason, body in cases:
+        device = central.enroll("pos")
+        good = device.sale("player-a", 100)  # a good entry before it: the whole batch goes
+        bad = device.append(body)
+        _assert_quarantined(central, device, reason, device.push([good, bad]))
+        assert central.scalar("SELECT count(*) FROM journal_entries WHERE device_id = :d", d=device.device_id) == 0
+    assert central.balance("wallet:player-a") == 0 and central.balance("float:head-office") == 0
+
+
+def test_a_kiosk_cannot_sell_and_a_pos_cannot_void_another_devices_entry(central: Central, pos: Device, kiosk: Device) -> None:
+    sale = Sale(player_id="player-a", location_id=kiosk.location_id, pos_id=kiosk.device_id, shift_id="shift-1",
+                amount_units=100, cash_units=100, currency="USD")
+    _assert_quarantined(central, kiosk, "a kiosk does not write sale entries", kiosk.push([kiosk.append(sale)]))
+
+    other = central.enroll("pos")
+    theirs = other.sale("player-a", 700)
+    assert other.push([theirs]).status_code == 200
+    void = pos.append(Void(reverses_entry_id=theirs.id, reason="not mine", approver="mgr-1"),
+                      postings=[p.reversed() for p in theirs.postings])
+    _assert_quarantined(central, pos, "of another device", pos.push([void]))
+    assert central.balance("wallet:player-a") == 700
