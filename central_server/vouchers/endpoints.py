@@ -17,13 +17,13 @@ router = APIRouter(tags=["vouchers"])
 @router.post(
     VOUCHER_REDEEM_PATH,
     response_model=RedeemResponseBody,
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody},
-               409: {"model": ErrorBody, "description": "already redeemed"}},
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody, "description": "not a POS (wrong_role), or the device is stopped"},
+               404: {"model": ErrorBody}, 409: {"model": ErrorBody, "description": "already redeemed, or expired (voucher_expired)"}},
 )
 def redeem_voucher(
     request: RedeemRequestBody,
     device: Device,
     conn: Tx,
 ) -> RedeemResponseBody:
-    """Mark an issued voucher redeemed, once."""
+    """Mark an issued voucher redeemed, once: a POS about to pay it out at the counter."""
     return service.redeem(conn, device, request)

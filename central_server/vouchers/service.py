@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from central_server.device_config.service import effective_limits
 from central_server.devices.service import AuthedDevice
-from central_server.errors import Conflict, NotFound
+from central_server.errors import Conflict, Forbidden, NotFound
 from central_server.vouchers import repository as repo
 from central_server.vouchers.schemas import RedeemRequestBody, RedeemResponseBody
 from shared.entry import utc_timestamp
@@ -33,6 +33,8 @@ def refuse_if_expired(conn: Connection, voucher: Any, now: datetime | None = Non
 
 
 def redeem(conn: Connection, device: AuthedDevice, request: RedeemRequestBody) -> RedeemResponseBody:
+    if device.role != "pos":
+        raise Forbidden("only a counter pays a ticket out (a kiosk takes one in: POST /api/v1/sessions/ticket-in)", code="wrong_role")
     voucher = repo.by_id(conn, request.voucher_id)
     if voucher is None or voucher.location_id != device.location_id:
         raise NotFound("no such voucher at this location", code="unknown_voucher")

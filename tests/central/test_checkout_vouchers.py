@@ -119,6 +119,15 @@ def test_voucher_redeems_once(central: Central, pos: Device, kiosk: Device) -> N
     assert pos.request("POST", VOUCHER_REDEEM_PATH, {"request_id": new_id(), "voucher_id": "v-unknown"}).status_code == 404
 
 
+def test_only_a_counter_pays_a_ticket_out(central: Central, kiosk: Device) -> None:
+    kiosk.append(VoucherIssue(voucher_id="v-11", session_id="s-11", kiosk_id=kiosk.device_id, location_id="loc-1",
+                              amount_units=300, validation_number="8"))
+    assert kiosk.push(kiosk.chain).status_code == 200
+    refused = kiosk.request("POST", VOUCHER_REDEEM_PATH, {"request_id": new_id(), "voucher_id": "v-11"})
+    assert refused.status_code == 403 and refused.json()["code"] == "wrong_role", refused.text
+    assert central.scalar("SELECT status FROM vouchers WHERE id = 'v-11'") == "issued"  # still payable where it belongs
+
+
 def test_voucher_redeem_retry_with_same_request_id_succeeds(central: Central, pos: Device, kiosk: Device) -> None:
     kiosk.append(VoucherIssue(voucher_id="v-10", session_id="s-10", kiosk_id=kiosk.device_id, location_id="loc-1",
                               amount_units=100, validation_number="7"))
