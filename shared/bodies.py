@@ -157,6 +157,31 @@ class WholesaleTransfer(Body):
 
 
 @dataclass(frozen=True)
+class WholesalePayment(Body):
+    """A node pays its parent some of what it owes for wholesale credits (money received outside the ledger's
+    counters: a bank transfer, a cheque); the receivable goes down by as much."""
+
+    kind: ClassVar[str] = "wholesale_payment"
+    from_node_id: str
+    to_node_id: str
+    amount_units: int
+    currency: str
+    reference: str
+
+    def __post_init__(self) -> None:
+        check_ref(self.from_node_id, "from_node_id")
+        check_ref(self.to_node_id, "to_node_id")
+        if self.from_node_id == self.to_node_id:
+            raise ValidationError("a wholesale payment needs two different nodes")
+        check_positive(self.amount_units)
+        check_cash_currency(self.currency)
+        check_text(self.reference, "reference")
+
+    def postings(self) -> tuple[Posting, ...]:
+        return move(self.currency, self.amount_units, account("receivable", self.from_node_id), account("bank", self.to_node_id))
+
+
+@dataclass(frozen=True)
 class _CounterCash(Body):
     """Fields shared by the counter transactions: credits against cash at one POS."""
 
@@ -506,7 +531,7 @@ class ShiftClose(Body):
 BODY_TYPES: dict[str, type[Body]] = {
     cls.kind: cls
     for cls in (
-        Mint, WholesaleTransfer, Sale, Redemption, SessionCheckout, GameRound, SessionCheckin,
+        Mint, WholesaleTransfer, WholesalePayment, Sale, Redemption, SessionCheckout, GameRound, SessionCheckin,
         VoucherIssue, VoucherRedemption, Void, Adjustment, OnlinePayment, ShiftOpen, CashCount, ShiftClose,
     )
 }

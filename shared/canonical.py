@@ -127,7 +127,27 @@ def canonical_json_of_checked(value: Any) -> bytes:
     # orjson writes exactly what json.dumps(sort_keys, compact separators, ensure_ascii=False)
     # writes for these types (tests/test_canonical.py holds the two side by side), at a
     # fraction of the cost: this encoding is most of what parsing an entry costs (decision 0009).
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # Subclasses the type check allows but orjson takes differently or not at all (a str subclass as a key, a
+        # named tuple, a str Enum): written as the plain values json.dumps would have written.
+        return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` (already type-checked) with every subclass of str, int, list, tuple and dict made the plain type."""
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # the text itself, not an Enum's "Class.MEMBER"
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str.__str__(key): _plain(item) for key, item in value.items()}
+    raise CanonicalJSONError(f"{type(value).__name__} cannot be written as canonical JSON")
 
 
 def parse_json(data: bytes | str) -> Any:

@@ -38,6 +38,7 @@ ACCOUNT_TYPES = frozenset({
     "revenue",       # counter-account of cash taken in or paid out for credits
     "overshort",     # drawer differences found at shift close
     "receivable",    # what a node owes its parent for wholesale credits
+    "bank",          # money a node received from the nodes below it for wholesale credits
     "card",          # card-present takings awaiting settlement
     "psp",           # online payment provider clearing (fiat or crypto)
     "review",        # a payment held for manual review

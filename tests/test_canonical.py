@@ -317,3 +317,26 @@ def test_the_encoding_of_extremes_is_the_stdlib_one() -> None:
     for value in (MAX_ABS_UNITS, -MAX_ABS_UNITS, 0, -1, True, False, None, "", [], {}, _nested(MAX_DEPTH),
                   {chr(c): c for c in range(0x80)}, {"\U0001f600": 1, "\uffff": 2, "\u00e9": 3, "e": 4}):
         assert canonical_json(value) == _stdlib_canonical(value)
+
+
+def test_subclasses_of_str_and_int_as_keys_and_values_encode_as_the_stdlib_does() -> None:
+    """Rows and enums reach the encoder too (the audit log hashes SQLAlchemy rows): a str subclass is its text."""
+    from collections import OrderedDict, namedtuple
+    from enum import Enum, IntEnum, StrEnum
+
+    class Name(str):
+        pass
+
+    class Colour(StrEnum):
+        RED = "red"
+
+    class Mixed(str, Enum):  # noqa: UP042 - the older spelling of a str Enum, whose str() is "Mixed.BLUE"
+        BLUE = "blue"
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    Pair = namedtuple("Pair", "left right")  # a tuple subclass, as rows and records are
+    for value in ({Name("b"): Name("x"), "a": 1}, {"c": Colour.RED, "l": Level.HIGH, Name("é"): [Name("y"), Level.HIGH]},
+                  {Mixed.BLUE: Mixed.BLUE}, [Pair(1, "two"), OrderedDict([("z", 1), ("a", (True, None))])]):
+        assert canonical_json(value) == _stdlib_canonical(value), value

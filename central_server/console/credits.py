@@ -1,5 +1,5 @@
 """Rules for the hierarchy and its credits: nodes, minting, wholesale sales down the tree,
-credit lines, and the figures each node shows.
+credit lines and the payments that free them again, and the figures each node shows.
 
 Mint and wholesale transfer are central's own ledger facts. They are built as the same
 ``shared.bodies`` the devices use (``Mint``, ``WholesaleTransfer``), so their postings come
@@ -25,7 +25,7 @@ from central_server.errors import ApiError, NotFound
 from central_server.ledger import repository as ledger_repo
 from central_server.ledger import service as ledger
 from central_server.reports import service as reports
-from shared.bodies import Mint, WholesaleTransfer, check_text
+from shared.bodies import Mint, WholesalePayment, WholesaleTransfer, check_text
 from shared.entry import utc_timestamp
 from shared.errors import ValidationError
 from shared.ids import new_id
@@ -245,8 +245,31 @@ def sell(conn: Connection, actor: Actor, *, from_node_id: str, to_node_id: str, 
     return tx_id
 
 
+def record_payment(conn: Connection, actor: Actor, *, node_id: str, amount_units: int, reference: str) -> str:
+    """The parent received ``amount_units`` of what ``node_id`` owes it for wholesale credits; never more than is owed."""
+    payer = _node(conn, node_id)
+    parent_id = payer.parent_id  # type: ignore[attr-defined]
+    if parent_id is None:
+        raise ValidationError("head office has no parent to pay")
+    currency: str = payer.currency  # type: ignore[attr-defined]
+    if isinstance(amount_units, bool) or not isinstance(amount_units, int) or not 0 < amount_units <= MAX_ABS_UNITS:
+        raise ValidationError("the payment must be a positive amount")
+    check_text(reference, "the reference (bank transfer, cheque number …)", max_len=200)
+    owed = ledger_repo.balance(conn, account("receivable", node_id), currency, for_update=True)
+    if amount_units > owed:
+        raise CreditRefused(
+            f"Refused: {node_id} owes {format_units(owed, currency)} {currency}, less than the "
+            f"{format_units(amount_units, currency)} {currency} recorded. Nothing was changed.", code="payment_exceeds_owed")
+    body = WholesalePayment(from_node_id=node_id, to_node_id=parent_id, amount_units=amount_units, currency=currency,
+                            reference=" ".join(reference.split()))
+    tx_id = _post(conn, body.kind, body.postings())
+    record(conn, actor, action="wholesale_payment", target=f"{node_id} → {parent_id}", node_id=node_id,
+           before={"outstanding_units": owed}, after={"tx_id": tx_id, "body": body.to_json(), "outstanding_units": owed - amount_units})
+    return tx_id
+
+
 def _post(conn: Connection, kind: str, lines: Sequence[Posting]) -> str:
     tx_id = new_id()
     violations = ledger.post(conn, tx_id=tx_id, kind=kind, lines=lines)
-    assert not violations, "mint and wholesale transfers touch no wallet, escrow or voucher"
+    assert not violations, "mint, wholesale transfers and payments touch no wallet, escrow or voucher"
     return tx_id

@@ -255,6 +255,19 @@ def register(router: APIRouter) -> None:
             credits.set_credit_line(conn, user.actor, node_id, _cash(line, target.currency, "the credit line"))
         return _act(conn, user, _node_url(node_id), work, "Credit line saved.")
 
+    @router.post("/nodes/{node_id}/payment-received")
+    @console_access(access.CREDITS_TERMS, target="node_id")
+    def payment_received(request: Request, conn: Tx, node_id: str, amount: str = Form(""), reference: str = Form("")) -> Response:
+        user = current_user(request, conn, None)
+
+        def work() -> str:
+            payer = repo.node(conn, node_id)
+            assert payer is not None
+            units = _cash(amount, payer.currency, "the payment")
+            credits.record_payment(conn, user.actor, node_id=node_id, amount_units=units, reference=reference)
+            return f"Recorded {Money(units, payer.currency)} received from {payer.name}; its credit line is free by as much again."
+        return _act(conn, user, _node_url(node_id) + "#credit-line", work, lambda text: text)
+
     @router.post("/nodes/{node_id}/limits")
     @console_access(access.LIMITS_EDIT, target="node_id")
     def set_limit(request: Request, conn: Tx, node_id: str, name: str = Form(""), value: str = Form("")) -> Response:

@@ -121,3 +121,38 @@ def test_audit_log_is_append_only_and_verify_catches_tampering(central: Central)
     with central.engine.begin() as conn:
         report = verify(conn)
     assert not report.ok and any("audit log" in p and "hash does not match" in p for p in report.problems)
+
+
+def test_a_payment_received_frees_the_credit_line_and_never_exceeds_what_is_owed(central: Central) -> None:
+    add_nodes(central, ("md-1", "master_distributor", "head-office"))
+    admin = _admin(central)
+    admin.post("/console/nodes/head-office/issuance-limit", {"limit": "10000"})
+    admin.post("/console/nodes/head-office/mint", {"amount": "10000", "reason": "first issue"})
+    set_line(central, "md-1", 100_000)  # 1,000.00 USD
+    admin.post("/console/nodes/head-office/sell", {"to_node_id": "md-1", "amount": "1000", "price_per_credit": "0.90"})
+    sell_more = {"to_node_id": "md-1", "amount": "200", "price_per_credit": "0.90"}  # 180.00 USD: over the line while 900 is owed
+    assert flash(admin.get(admin.post("/console/nodes/head-office/sell", sell_more).headers["location"]).text)[0] == "error"
+    page = admin.get("/console/nodes/md-1")
+    assert "Owes 900.00 USD; 100.00 USD of the line is free." in " ".join(page.text.split())
+
+    too_much = admin.get(admin.post("/console/nodes/md-1/payment-received",
+                                    {"amount": "900.01", "reference": "wire 1"}).headers["location"])
+    assert flash(too_much.text)[0] == "error" and "owes 900.00 USD, less than the 900.01 USD recorded" in flash(too_much.text)[1]
+    no_reference = admin.get(admin.post("/console/nodes/md-1/payment-received", {"amount": "10", "reference": " "}).headers["location"])
+    assert flash(no_reference.text)[0] == "error" and "reference" in flash(no_reference.text)[1]
+    assert central.balance("receivable:md-1", "USD") == 900_00
+
+    paid = admin.get(admin.post("/console/nodes/md-1/payment-received",
+                                {"amount": "500.00", "reference": "Bank transfer 2026-12-01"}).headers["location"])
+    assert flash(paid.text) == ("ok", "Recorded 500.00 USD received from Md 1; its credit line is free by as much again.")
+    assert (central.balance("receivable:md-1", "USD"), central.balance("bank:head-office", "USD")) == (400_00, 500_00)
+    assert flash(admin.get(admin.post("/console/nodes/head-office/sell", sell_more).headers["location"]).text)[0] == "ok"
+    assert central.balance("receivable:md-1", "USD") == 580_00
+
+    audit = central.rows("SELECT action, node_id FROM audit_log WHERE action = 'wholesale_payment'")
+    assert audit == [("wholesale_payment", "md-1")]
+    kinds = [r.kind for r in central.rows("SELECT kind FROM ledger_transactions ORDER BY created_at")]
+    assert kinds == ["mint", "wholesale_transfer", "wholesale_payment", "wholesale_transfer"]
+    with central.engine.begin() as conn:
+        report = verify(conn)
+    assert report.ok, report.summary()
