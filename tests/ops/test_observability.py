@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cafe_cli.main import main
 from central_server.ops.observability import JsonFormatter
+from shared.bodies import SessionCheckout
 from shared.entry import make_entry
 from shared.protocol import HEARTBEAT_PATH
 from sync.logs import setup_device_logging
@@ -52,7 +53,8 @@ def test_metrics_count_ingest_errors_quarantines_and_device_lag(central: Central
     bad = pos.request("POST", HEARTBEAT_PATH, {"app_version": "t", "outbox_depth": 0, "oldest_unacked_age_s": 0,
                                                "last_sync_result": "ok"}, key=kiosk.key)
     assert bad.status_code == 401
-    kiosk.sale("player-b", 50)
+    kiosk.append(SessionCheckout(session_id="s-1", player_id="player-b", kiosk_id=kiosk.device_id, location_id=kiosk.location_id,
+                                 amount_units=50))
     assert kiosk.push(kiosk.chain).status_code == 200
     fork = make_entry(device_id=kiosk.device_id, seq=1, prev_hash=kiosk.chain[0].prev_hash, body=kiosk.chain[0].body,
                       actor="someone-else", postings=list(kiosk.chain[0].postings))
