@@ -25,6 +25,7 @@ from shared.bodies import (
     Void,
     VoucherIssue,
     VoucherRedemption,
+    WholesalePayment,
     WholesaleTransfer,
     parse_body,
 )
@@ -37,6 +38,8 @@ EXAMPLES: dict[str, Body] = {
     "wholesale_transfer": WholesaleTransfer(
         from_node_id="head-office", to_node_id="dist-7", amount_units=500_000, price_units=450_000, currency="USD",
     ),
+    "wholesale_payment": WholesalePayment(from_node_id="dist-7", to_node_id="head-office", amount_units=200_000, currency="USD",
+                                          reference="wire 2026-12-01"),
     "sale": Sale(player_id="p-1", location_id="loc-1", pos_id="pos-1", shift_id="sh-1", amount_units=2000, cash_units=2000, currency="USD"),
     "redemption": Redemption(
         player_id="p-1", location_id="loc-1", pos_id="pos-1", shift_id="sh-1", amount_units=1500, cash_units=1500, currency="USD",
@@ -135,6 +138,12 @@ def test_mint_and_wholesale_postings():
     }
     free = WholesaleTransfer(from_node_id="a", to_node_id="b", amount_units=5, price_units=0, currency="USD")
     assert _sum(free.postings()) == {("float:a", "CR"): -5, ("float:b", "CR"): 5}
+    # paying some of it back lowers what dist-7 owes and lands in head office's bank
+    assert _sum(EXAMPLES["wholesale_payment"].postings()) == {("receivable:dist-7", "USD"): -200_000, ("bank:head-office", "USD"): 200_000}
+    with pytest.raises(ValidationError):
+        WholesalePayment(from_node_id="a", to_node_id="a", amount_units=5, currency="USD", reference="x")
+    with pytest.raises(ValidationError):
+        WholesalePayment(from_node_id="a", to_node_id="b", amount_units=5, currency="USD", reference=" ")
 
 
 @settings(max_examples=100, deadline=None)
@@ -436,7 +445,7 @@ def test_denominations_must_be_counts_that_add_up(kind, denominations, match):
         ("adjustment", {"lines": []}, "at least one posting"),
         ("adjustment", {"lines": {"account": "float:a"}}, "lines must be a list"),
         ("adjustment", {"lines": [{"account": "float:a", "unit": "CR", "amount_units": 5}]}, "do not balance"),
-        ("adjustment", {"lines": [{"account": "bank:a", "unit": "CR", "amount_units": 5},
+        ("adjustment", {"lines": [{"account": "loan:a", "unit": "CR", "amount_units": 5},
                                   {"account": "float:a", "unit": "CR", "amount_units": -5}]}, "unknown type"),
         ("adjustment", {"lines": [{"account": "float:a", "unit": "CR", "amount_units": 5, "note": "x"},
                                   {"account": "float:b", "unit": "CR", "amount_units": -5}]}, "exactly account, unit, amount_units"),

@@ -245,7 +245,7 @@ def test_posting_json_round_trip_and_reversal():
         (("wallet:p", "CR", MAX_ABS_UNITS + 1), "out of range"),
         (("wallet:p", "cr", 1), "unknown unit"),
         (("wallet", "CR", 1), "type:owner"),
-        (("bank:p", "CR", 1), "unknown type"),
+        (("loan:p", "CR", 1), "unknown type"),
         (("Wallet:p", "CR", 1), "type:owner"),
         (("wallet:", "CR", 1), "type:owner"),
         (("wallet:p 1", "CR", 1), "type:owner"),
@@ -285,7 +285,7 @@ def test_move_and_account_helpers():
     assert account_type("escrow:sess-1:extra") == "escrow"
     assert check_account("voucher:V.1_a-b:c") == "voucher:V.1_a-b:c"
     with pytest.raises(ValidationError, match="unknown type"):
-        account("bank", "x")
+        account("loan", "x")
 
 
 def test_check_balanced():
