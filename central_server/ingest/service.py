@@ -74,18 +74,15 @@ class ParsedBatch:
     """An ingest body checked as far as it can be without the database.
 
     ``refusal`` is why the batch must be refused with the device quarantined (a bad
-    entry hash or a broken link inside the batch); deciding that needs the device's
-    row, so ``apply`` raises it.
+    entry hash, a broken link inside the batch, an entry outside the device's
+    authority); the refusal's answer names central's head for the device, so
+    ``apply`` raises it once it has read the device's row.
     """
 
     entries: tuple[JournalEntry, ...]
     stored_data: dict[int, str]
     head: HeadBody | None
     refusal: str | None = None
-
-    @property
-    def first_seq(self) -> int | None:
-        return self.entries[0].seq if self.entries else None
 
 
 def parse(body: bytes, device: AuthedDevice) -> ParsedBatch:
