@@ -459,10 +459,10 @@ def _figures_of(body: Body) -> Sparse:
         return {"rounds": 1, "wagers_units": body.bet_units, "wins_units": body.win_units}
     if isinstance(body, VoucherIssue):
         return {"vouchers_issued_count": 1, "vouchers_issued_units": body.amount_units}
-    if isinstance(body, SessionCheckout) and body.voucher_id is not None:
-        return {"checkouts_units": body.amount_units, "tickets_in_count": 1, "tickets_in_units": body.amount_units}
     if isinstance(body, SessionCheckout):
-        return {"checkouts_units": body.amount_units}
+        if body.voucher_id is None:
+            return {"checkouts_units": body.amount_units}
+        return {"checkouts_units": body.amount_units, "tickets_in_count": 1, "tickets_in_units": body.amount_units}
     if isinstance(body, SessionCheckin):
         return {"checkins_units": body.amount_units}
     if isinstance(body, OnlinePayment):

@@ -252,16 +252,13 @@ def record_payment(conn: Connection, actor: Actor, *, node_id: str, amount_units
     if parent_id is None:
         raise ValidationError("head office has no parent to pay")
     currency: str = payer.currency  # type: ignore[attr-defined]
-    if isinstance(amount_units, bool) or not isinstance(amount_units, int) or not 0 < amount_units <= MAX_ABS_UNITS:
-        raise ValidationError("the payment must be a positive amount")
-    check_text(reference, "the reference (bank transfer, cheque number …)", max_len=200)
+    body = WholesalePayment(from_node_id=node_id, to_node_id=parent_id, amount_units=amount_units, currency=currency,
+                            reference=" ".join(reference.split()))  # checks the amount, currency and reference
     owed = ledger_repo.balance(conn, account("receivable", node_id), currency, for_update=True)
     if amount_units > owed:
         raise CreditRefused(
             f"Refused: {node_id} owes {format_units(owed, currency)} {currency}, less than the "
             f"{format_units(amount_units, currency)} {currency} recorded. Nothing was changed.", code="payment_exceeds_owed")
-    body = WholesalePayment(from_node_id=node_id, to_node_id=parent_id, amount_units=amount_units, currency=currency,
-                            reference=" ".join(reference.split()))
     tx_id = _post(conn, body.kind, body.postings())
     record(conn, actor, action="wholesale_payment", target=f"{node_id} → {parent_id}", node_id=node_id,
            before={"outstanding_units": owed}, after={"tx_id": tx_id, "body": body.to_json(), "outstanding_units": owed - amount_units})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from sqlalchemy import Engine
+from fastapi import APIRouter, Depends
 
+from central_server.db import Tx
 from central_server.devices.dependencies import Device, RawBody
 from central_server.devices.schemas import ErrorBody
 from central_server.ingest import service
@@ -14,6 +14,16 @@ from central_server.ingest.schemas import IngestRequestBody, IngestResponseBody,
 from shared.protocol import JOURNAL_PATH
 
 router = APIRouter(tags=["journal"])
+
+
+def parsed_batch(device: Device, body: RawBody) -> service.ParsedBatch:
+    """The request's batch, parsed and checked with no database access."""
+    return service.parse(body, device)
+
+
+Batch = Annotated[service.ParsedBatch, Depends(parsed_batch)]
+"""Declared before ``Tx``: FastAPI solves dependencies in order, so parsing (most of a batch's cost) is done before the
+request's transaction opens and never holds the device's lock, nor SQLite's write lock that every other device waits on."""
 
 
 @router.post(
@@ -29,14 +39,9 @@ router = APIRouter(tags=["journal"])
     },
 )
 def ingest(
-    request: Request,
     device: Device,
-    body: RawBody,
+    batch: Batch,
+    conn: Tx,
 ) -> Any:
     """Apply a batch of journal entries, exactly once (DESIGN §4)."""
-    # Parsing and checking the batch is most of its cost and needs no database, so it runs before the
-    # transaction: it never holds the device's lock, nor SQLite's write lock that every other device waits on.
-    batch = service.parse(body, device)
-    engine: Engine = request.app.state.engine
-    with engine.begin() as conn:  # committed before the answer is sent, as with the Tx dependency
-        return service.apply(conn, device, batch).to_json()
+    return service.apply(conn, device, batch).to_json()

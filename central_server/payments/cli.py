@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from central_server.payments.rules import CHANNELS, PROVIDER_NAMES
 from shared.errors import CafeError
 
 Action = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
@@ -30,18 +31,17 @@ def register_payments(action: Action) -> None:
     channel = action("topup-channel", run_topup_channel,
                      "set which online top-ups a node offers on a channel (locations below inherit it unless they set their own)")
     channel.add_argument("--node", required=True, help="node id (head office, distributor or location)")
-    channel.add_argument("--channel", required=True, choices=("pos", "kiosk"), help="the counter (pos) or players alone (kiosk)")
+    channel.add_argument("--channel", required=True, choices=CHANNELS, help="the counter (pos) or players alone (kiosk)")
     offer = channel.add_mutually_exclusive_group(required=True)
-    offer.add_argument("--providers", type=_providers, metavar="LIST", help="comma list of stripe, btcpay")
+    offer.add_argument("--providers", type=_providers, metavar="LIST", help=f"comma list of {', '.join(PROVIDER_NAMES)}")
     offer.add_argument("--off", action="store_true", help="offer none on this channel")
     offer.add_argument("--inherit", action="store_true", help="drop this node's own setting and inherit from above")
 
 
 def _providers(text: str) -> frozenset[str]:
     names = frozenset(name.strip() for name in text.split(",") if name.strip())
-    unknown = names - {"stripe", "btcpay"}
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"expected a comma list of stripe, btcpay; got {text!r}")
+    if not names or names - set(PROVIDER_NAMES):
+        raise argparse.ArgumentTypeError(f"expected a comma list of {', '.join(PROVIDER_NAMES)}; got {text!r}")
     return names
 
 

@@ -38,7 +38,7 @@ from shared.money import CREDITS, check_positive
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = ("stripe", "btcpay")
+PROVIDERS = rules.PROVIDER_NAMES
 MAX_TOPUP_UNITS = 10_000_00
 MAX_TREE_DEPTH = 8
 

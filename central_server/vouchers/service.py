@@ -20,14 +20,14 @@ from central_server.vouchers.schemas import RedeemRequestBody, RedeemResponseBod
 from shared.entry import utc_timestamp
 
 
-def refuse_if_expired(conn: Connection, voucher: Any, now: datetime | None = None) -> None:
+def refuse_if_expired(conn: Connection, voucher: Any) -> None:
     """An unpaid ticket past the location's ``voucher_expiry_days`` is not paid, at the counter or into a kiosk session:
     409 ``voucher_expired``. Counted from when it was printed, as the POS and the kiosk count offline."""
     if voucher.status != "issued":
         return  # a paid one is answered as paid (or as this request's own earlier answer)
     issued = repo.issued_at(conn, voucher)
     limits = effective_limits(conn, voucher.location_id)
-    if issued is not None and limits.voucher_expired(issued, now or datetime.now(UTC)):
+    if issued is not None and limits.voucher_expired(issued, datetime.now(UTC)):
         raise Conflict(f"voucher {voucher.id} expired on {limits.voucher_expires_at(issued):%Y-%m-%d} "
                        f"({limits.voucher_expiry_days} days after it was printed)", code="voucher_expired")
 
