@@ -143,6 +143,8 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import gc
+
     import uvicorn
 
     from central_server.app import create_app
@@ -154,6 +156,9 @@ def run_serve(args: argparse.Namespace) -> int:
     with _engine(settings) as engine:
         check_at_head(engine)
         app = create_app(engine, keys)
+        # What was built to start (modules, routes, models: over 100,000 objects) lives as long as the server; moved out
+        # of the collector's view, a full collection no longer walks it, which was a sixth of a batch's parsing time.
+        gc.freeze()
         tls: dict[str, Any] = {} if settings.insecure_http else {"ssl_certfile": str(keys.tls_cert), "ssl_keyfile": str(keys.tls_key)}
         scheme = "http" if settings.insecure_http else "https"
         print(f"central serving {scheme}://{settings.host}:{settings.port} (database {_safe_url(settings.database_url)})", file=sys.stderr)

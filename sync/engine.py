@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from shared import __version__
 from shared.entry import parse_utc_timestamp, utc_timestamp
 from shared.errors import CafeError
+from shared.protocol import MAX_BATCH_ENTRIES
 from shared.signing import DeviceKey
 from sync.backoff import Backoff
 from sync.central_client import CentralClient, CentralRefused, Offline, encode_push_stored
@@ -31,8 +32,8 @@ from sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 200
-MAX_BATCHES_PER_RUN = 1000  # bounds one run: 200k entries, then the next run goes on
+DEFAULT_BATCH = MAX_BATCH_ENTRIES  # a backlog goes in the largest batches central takes: fewer requests, less overhead each
+MAX_BATCHES_PER_RUN = 1000  # bounds one run: 500k entries, then the next run goes on
 MAX_NUDGED_RUNS = 100  # bounds back-to-back runs while writes keep arriving during pushes
 JOB_ID = "cafesuite-sync"
 HEARTBEAT_JOB_ID = "cafesuite-heartbeat"
@@ -64,7 +65,7 @@ class SyncEngine:
         backoff: Backoff | None = None,
         on_status: Callable[[SyncStatus], None] | None = None,
     ):
-        assert 0 < batch_size <= 500, "batches are bounded by the protocol"
+        assert 0 < batch_size <= MAX_BATCH_ENTRIES, "batches are bounded by the protocol"
         self.journal = journal
         self.client = client
         self._key = device_key

@@ -13,15 +13,16 @@ central instance reports its own counters (scrape every instance, not the balanc
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import sys
 import time
 import uuid
+from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -70,9 +71,13 @@ class Metrics:
         if status == 200:
             self.ingest_batches.labels(outcome="ok").inc()
             results = parsed.get("results") if isinstance(parsed, dict) else None
-            for result in results if isinstance(results, list) else ():
-                if isinstance(result, dict) and result.get("status") in ("applied", "duplicate"):
-                    self.ingest_entries.labels(result=result["status"]).inc()
+            # Counted once per result kind: one labelled increment per entry was a fifth of the event loop's work
+            # during a catch-up (a lock and a label lookup each, 200 to 500 times a batch).
+            counts = Tally(result.get("status") for result in (results if isinstance(results, list) else ())
+                             if isinstance(result, dict))
+            for status_name in ("applied", "duplicate"):
+                if counts[status_name]:
+                    self.ingest_entries.labels(result=status_name).inc(counts[status_name])
         elif code in ("gap", "rejected"):
             self.ingest_batches.labels(outcome=code).inc()
             if code == "rejected":
@@ -83,8 +88,8 @@ class Metrics:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except ValueError:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
 
 
