@@ -156,9 +156,6 @@ def run_serve(args: argparse.Namespace) -> int:
     with _engine(settings) as engine:
         check_at_head(engine)
         app = create_app(engine, keys)
-        # What was built to start (modules, routes, models: over 100,000 objects) lives as long as the server; moved out
-        # of the collector's view, a full collection no longer walks it, which was a sixth of a batch's parsing time.
-        gc.freeze()
         tls: dict[str, Any] = {} if settings.insecure_http else {"ssl_certfile": str(keys.tls_cert), "ssl_keyfile": str(keys.tls_key)}
         scheme = "http" if settings.insecure_http else "https"
         print(f"central serving {scheme}://{settings.host}:{settings.port} (database {_safe_url(settings.database_url)})", file=sys.stderr)
@@ -167,6 +164,9 @@ def run_serve(args: argparse.Namespace) -> int:
         from central_server.ops.cli import serving
 
         with serving(engine, settings.data_dir):  # JSON logs and the scheduled jobs (run once across instances)
+            # Everything built to start (modules, routes, models, the scheduler: over 100,000 objects) lives as long as
+            # the server; out of the collector's view, a full collection no longer walks it (it was a sixth of parsing).
+            gc.freeze()
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **tls)
     return 0
 
