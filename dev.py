@@ -97,7 +97,19 @@ def cmd_test(extra: list[str]) -> None:
     say("mypy")
     run(BIN / "mypy", env=env)
     say("pytest")
-    run(PY, "-m", "pytest", *extra, env=env)
+    run(PY, "-m", "pytest", *test_workers(extra), *extra, env=env)
+
+
+def test_workers(extra: list[str]) -> list[str]:
+    """pytest-xdist options: one worker per core (at most 4), whole files to a worker.
+
+    Much of the suite waits on subprocesses, servers and Chromium, so one process keeps a
+    core idle most of the time; two workers halve the run on a 2-core machine. A file goes
+    to one worker whole (its module fixtures start once). ``-n`` given by hand wins.
+    """
+    if any(arg.startswith(("-n", "--numprocesses")) for arg in extra):
+        return []
+    return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadfile"]
 
 
 def main() -> None:

@@ -56,6 +56,9 @@ def test_ids_made_later_sort_later_and_never_repeat():
         12,
         uuid6.uuid7(),  # a UUID object, not text
     ],
+    # Fixed names: the values are made at collection, and every test worker must collect the same tests.
+    ids=["v4", "v1", "v6", "upper-case", "newline", "leading-space", "no-dashes", "braces", "short", "nil", "empty",
+         "none", "int", "uuid-object"],
 )
 def test_check_id_refuses_anything_but_uuid_v7_text(value):
     with pytest.raises(ValidationError, match="UUIDv7"):

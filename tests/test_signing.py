@@ -39,6 +39,7 @@ def test_sign_head_then_verify_head():
         (DEVICE, 7, "cd" * 32, KEY.public_bytes()),
         (DEVICE, 7, HASH, OTHER.public_bytes()),
     ],
+    ids=["other-device", "later-seq", "earlier-seq", "other-hash", "other-key"],  # stable names for every test worker
 )
 def test_a_signature_does_not_cover_another_head_or_key(device_id, seq, entry_hash, public):
     signature = KEY.sign_head(DEVICE, 7, HASH)
@@ -76,7 +77,8 @@ def test_garbage_signatures_return_false_without_raising(garbage):
     assert verify_head(KEY.public_bytes(), DEVICE, 7, HASH, garbage) is False
 
 
-@pytest.mark.parametrize("public", [b"", b"\x00" * 31, b"\x00" * 33, KEY.private_bytes()[:16]])
+@pytest.mark.parametrize("public", [b"", b"\x00" * 31, b"\x00" * 33, KEY.private_bytes()[:16]],
+                         ids=["empty", "31-bytes", "33-bytes", "half-a-private-key"])
 def test_malformed_public_keys_return_false_without_raising(public):
     assert verify_head(public, DEVICE, 7, HASH, KEY.sign_head(DEVICE, 7, HASH)) is False
 
