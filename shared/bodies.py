@@ -12,6 +12,7 @@ lists its own) return ``None`` and are checked where that context is known.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,9 +28,16 @@ TENDERS = ("cash", "card")
 
 def check_ref(value: object, what: str) -> str:
     """A reference to a player, node, device, shift …: short text usable in an account name."""
-    if not isinstance(value, str) or not _REF_RE.match(value):
+    if not isinstance(value, str) or not _is_ref(value):
         raise ValidationError(f"{what} must be 1-128 letters, digits or ._:- (got {value!r})")
     return value
+
+
+@functools.lru_cache(maxsize=16384)
+def _is_ref(value: str) -> bool:
+    # Cached like ledger's account names: every ingested body names its location, station,
+    # shift and player, and the same few are named over and over.
+    return _REF_RE.match(value) is not None
 
 
 def check_text(value: object, what: str, max_len: int = 500) -> str:

@@ -8,6 +8,7 @@ its unit has is refused rather than rounded.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -30,9 +31,15 @@ MAX_ABS_UNITS = 2**63 - 1
 
 def check_unit(unit: str) -> str:
     """Return ``unit`` when it is ``CR`` or a three-letter currency code, else refuse."""
-    if not isinstance(unit, str) or not _UNIT_RE.match(unit):
+    if not isinstance(unit, str) or not _is_unit(unit):
         raise ValidationError(f"unknown unit {unit!r}: use CR for credits or a 3-letter currency code")
     return unit
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_unit(unit: str) -> bool:
+    # Cached: every posting of every ingested entry names its unit, nearly always one of two.
+    return _UNIT_RE.match(unit) is not None
 
 
 def exponent(unit: str) -> int:

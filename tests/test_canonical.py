@@ -261,6 +261,21 @@ def test_the_fast_check_and_the_full_check_agree_at_the_depth_bound(depth: int) 
             canonical_json(value)
 
 
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2])
+def test_parse_json_and_the_full_check_agree_at_the_depth_bound(depth: int) -> None:
+    from shared.canonical import CanonicalJSONError, _check
+
+    value = _nested(depth)
+    wire = json.dumps(value)
+    try:
+        _check(value, 0, "$")
+    except CanonicalJSONError:
+        with pytest.raises(CanonicalJSONError, match="nested deeper"):
+            parse_json(wire)
+    else:
+        assert parse_json(wire) == value
+
+
 _WIRE_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=6)
 
 
