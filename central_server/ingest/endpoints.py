@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+import orjson
+from fastapi import APIRouter, Depends, Response
 
 from central_server.db import Tx
 from central_server.devices.dependencies import Device, RawBody
@@ -42,6 +43,8 @@ def ingest(
     device: Device,
     batch: Batch,
     conn: Tx,
-) -> Any:
+) -> Response:
     """Apply a batch of journal entries, exactly once (DESIGN §4)."""
-    return service.apply(conn, device, batch).to_json()
+    # Encoded here, as IngestResponseBody would encode it, rather than validated against the model and encoded by
+    # FastAPI: 1.5 ms a batch of 500 results, 2% of a catch-up. The model still documents the answer.
+    return Response(orjson.dumps(service.apply(conn, device, batch).to_json()), media_type="application/json")

@@ -40,6 +40,19 @@ def test_batch_is_applied_and_projected(central: Central, pos: Device) -> None:
     assert central.scalar("SELECT last_seq FROM devices WHERE id = :d", d=pos.device_id) == 3
 
 
+def test_the_answer_is_exactly_what_the_documented_model_says(central: Central, pos: Device) -> None:
+    # The endpoint encodes its answer itself (not through FastAPI's response model): it must still be that model, field for field.
+    from central_server.ingest.schemas import IngestResponseBody
+
+    first = pos.sale("player-a", 100)
+    answers = [pos.push([first]), pos.push([first, pos.sale("player-a", 200)])]
+    for response in answers:
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json", response.text
+        assert IngestResponseBody.model_validate_json(response.content).model_dump(mode="json") == response.json()
+    assert [r["status"] for r in answers[1].json()["results"]] == ["duplicate", "applied"]
+    assert answers[1].json()["acked_through"] == 2 and answers[1].json()["expected_seq"] is None
+
+
 def test_resent_batch_is_duplicate_and_changes_nothing(central: Central, pos: Device) -> None:
     entries = [pos.sale("player-a", 1000), pos.sale("player-a", 200)]
     assert pos.push(entries).status_code == 200
