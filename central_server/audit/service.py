@@ -98,46 +98,56 @@ def _check_chain(conn: Connection, device: Any, report: VerifyReport) -> None:
     device_id: str = device.id
     public_key = decode_b64(device.public_key)
     expected_seq, expected_prev = 1, GENESIS_HASH
-    for row in repo.entries_of(conn, device_id):
-        report.entries += 1
-        where = f"device {device_id} seq {row.seq}"
-        try:
-            data = parse_canonical(row.data.encode("utf-8"))
-            recomputed = entry_hash(data)
-        except CafeError as exc:
-            report.problems.append(f"{where}: stored entry is not canonical JSON ({exc.message})")
-            data, recomputed = {}, ""
-        if recomputed != row.hash:
-            report.problems.append(f"{where}: hash does not match the stored entry")
-        if row.seq != expected_seq:
-            report.problems.append(f"{where}: expected seq {expected_seq}")
-        if row.prev_hash != expected_prev or data.get("prev_hash", row.prev_hash) != row.prev_hash:
-            report.problems.append(f"{where}: prev_hash does not link to the entry before")
-        if row.head_signature is not None:
-            report.signatures += 1
-            if not verify_head(public_key, device_id, row.seq, row.hash, row.head_signature):
-                report.problems.append(f"{where}: stored head signature does not verify")
-        if data:
-            _check_entry_postings(conn, row, data, where, report)
-        expected_seq, expected_prev = row.seq + 1, row.hash
+    for batch in repo.entry_batches(conn, device_id):
+        ledger_lines = repo.ledger_lines_of_entries(conn, device_id, batch[0].seq, batch[-1].seq)
+        for row in batch:
+            _check_entry(row, public_key, expected_seq, expected_prev, ledger_lines.get(row.id), report)
+            expected_seq, expected_prev = row.seq + 1, row.hash
     if (expected_seq - 1, expected_prev) != (device.last_seq, device.last_hash):
         report.problems.append(f"device {device_id}: head says seq {device.last_seq} but the stored chain ends at {expected_seq - 1}")
 
 
-def _check_entry_postings(conn: Connection, row: Any, data: dict[str, object], where: str, report: VerifyReport) -> None:
+def _check_entry(row: Any, public_key: bytes, expected_seq: int, expected_prev: str, ledger_lines: list[tuple[str, str, int]] | None,
+                 report: VerifyReport) -> None:
+    """One stored entry: its hash, its place in the chain, its head signature, and its postings in the ledger."""
+    device_id: str = row.device_id
+    report.entries += 1
+    where = f"device {device_id} seq {row.seq}"
+    try:
+        data = parse_canonical(row.data.encode("utf-8"))
+        recomputed = entry_hash(data)
+    except CafeError as exc:
+        report.problems.append(f"{where}: stored entry is not canonical JSON ({exc.message})")
+        data, recomputed = {}, ""
+    if recomputed != row.hash:
+        report.problems.append(f"{where}: hash does not match the stored entry")
+    if row.seq != expected_seq:
+        report.problems.append(f"{where}: expected seq {expected_seq}")
+    if row.prev_hash != expected_prev or data.get("prev_hash", row.prev_hash) != row.prev_hash:
+        report.problems.append(f"{where}: prev_hash does not link to the entry before")
+    if row.head_signature is not None:
+        report.signatures += 1
+        if not verify_head(public_key, device_id, row.seq, row.hash, row.head_signature):
+            report.problems.append(f"{where}: stored head signature does not verify")
+    if data:
+        _check_entry_postings(row, data, ledger_lines, where, report)
+
+
+def _check_entry_postings(row: Any, data: dict[str, object], ledger_lines: list[tuple[str, str, int]] | None, where: str,
+                          report: VerifyReport) -> None:
+    """``ledger_lines``: the postings of the entry's ledger transaction, None when it has none."""
     lines = data.get("postings") or []
     assert isinstance(lines, list)
     expected = sorted((p.account, p.unit, p.amount_units) for p in (Posting.from_json(x) for x in lines))
     posted: bool = row.posted
-    tx = repo.transaction_for_entry(conn, row.id)
     if not posted or not expected:
-        if tx is not None:
+        if ledger_lines is not None:
             report.problems.append(f"{where}: has ledger postings although it was recorded without")
         return
     report.transactions_checked += 1
-    if tx is None:
+    if ledger_lines is None:
         report.problems.append(f"{where}: its postings are missing from the ledger")
         return
-    actual = sorted((p.account, p.unit, p.amount_units) for p in ledger_repo.postings_of(conn, tx.id))
+    actual = sorted(ledger_lines)
     if actual != expected:
         report.problems.append(f"{where}: ledger postings differ from the entry's postings")

@@ -143,6 +143,35 @@ def test_verify_fails_after_tampering_a_stored_entry(central: Central, pos: Devi
     assert "hash does not match" in capsys.readouterr().out
 
 
+def test_verify_reads_the_ledger_a_batch_at_a_time_and_names_each_entry_it_disagrees_with(
+        central: Central, pos: Device, monkeypatch: pytest.MonkeyPatch) -> None:
+    from central_server.audit import repository as audit_repo
+    from central_server.audit import service as audit
+
+    monkeypatch.setattr(audit_repo, "READ_BATCH", 2)  # five entries: batches of 2, 2 and 1
+    for n in range(5):
+        pos.sale(f"player-{n}", 100 + n)
+    assert pos.push(pos.chain).status_code == 200
+
+    def problems() -> list[str]:
+        with central.engine.connect() as conn:
+            report = audit.verify(conn)
+        assert report.entries == 5 and report.transactions_checked == 5
+        return report.problems
+
+    assert problems() == []
+    # Seq 4's credits moved to another player's wallet: every transaction still balances; the entry no longer matches its lines.
+    central.execute("UPDATE postings SET account = 'wallet:player-0' WHERE account = 'wallet:player-3'")
+    found = [p for p in problems() if "seq" in p]
+    assert found == [f"device {pos.device_id} seq 4: ledger postings differ from the entry's postings"], found
+    # Seq 5's transaction gone from the ledger.
+    entry_id = central.scalar("SELECT id FROM journal_entries WHERE device_id = :d AND seq = 5", d=pos.device_id)
+    central.execute("DELETE FROM postings WHERE tx_id IN (SELECT id FROM ledger_transactions WHERE entry_id = :e)", e=entry_id)
+    central.execute("DELETE FROM ledger_transactions WHERE entry_id = :e", e=entry_id)
+    found = [p for p in problems() if "seq" in p]
+    assert found[-1] == f"device {pos.device_id} seq 5: its postings are missing from the ledger" and len(found) == 2, found
+
+
 def test_add_user_prints_the_password_once_and_the_user_can_sign_in(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from central_server.console.service import sign_in_password
