@@ -19,6 +19,7 @@ from central_server.settings import Settings, load_settings
 from shared.errors import CafeError
 
 ADMIN_PASSWORD_ENV = "CAFE_ADMIN_PASSWORD"
+VERIFY_PROGRESS_EVERY_S = 5.0
 
 
 def register(subparsers: Any) -> None:
@@ -204,8 +205,16 @@ def run_revoke(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from central_server.audit.service import verify
 
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        # Verifying a large ledger takes minutes: a line on stderr at most every few seconds, the summary on stdout.
+        if time.monotonic() - last[0] >= VERIFY_PROGRESS_EVERY_S:
+            last[0] = time.monotonic()
+            print(f"verify: {done:,} of {total:,} entries checked", file=sys.stderr, flush=True)
+
     with _transaction(_settings(args)) as conn:
-        report = verify(conn)
+        report = verify(conn, progress)
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -17,6 +17,10 @@ def devices_all(conn: Connection) -> list[Any]:
     return list(conn.execute(sa.select(devices).order_by(devices.c.id)).all())
 
 
+def count_entries(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(journal_entries)).scalar_one())
+
+
 def entry_batches(conn: Connection, device_id: str) -> Iterator[list[Any]]:
     """A device's stored entries in seq order, in batches of at most READ_BATCH."""
     after = 0

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,12 +60,19 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify(conn: Connection) -> VerifyReport:
+def verify(conn: Connection, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+    """Everything the module docstring lists; ``progress(entries checked, entries in all)`` after each batch read."""
     report = VerifyReport()
     _check_balances(conn, report)
+    total = repo.count_entries(conn) if progress is not None else 0
+
+    def batch_done() -> None:
+        if progress is not None:
+            progress(report.entries, total)
+
     for device in repo.devices_all(conn):
         report.devices += 1
-        _check_chain(conn, device, report)
+        _check_chain(conn, device, report, batch_done)
     report.audit_rows, audit_problems = audit_log.verify_chain(conn)
     report.problems.extend(audit_problems)
     return report
@@ -94,7 +102,7 @@ def _check_balances(conn: Connection, report: VerifyReport) -> None:
                 report.problems.append(f"{account} is {total} {unit} units and no exception records it")
 
 
-def _check_chain(conn: Connection, device: Any, report: VerifyReport) -> None:
+def _check_chain(conn: Connection, device: Any, report: VerifyReport, batch_done: Callable[[], None]) -> None:
     device_id: str = device.id
     public_key = decode_b64(device.public_key)
     expected_seq, expected_prev = 1, GENESIS_HASH
@@ -103,6 +111,7 @@ def _check_chain(conn: Connection, device: Any, report: VerifyReport) -> None:
         for row in batch:
             _check_entry(row, public_key, expected_seq, expected_prev, ledger_lines.get(row.id), report)
             expected_seq, expected_prev = row.seq + 1, row.hash
+        batch_done()
     if (expected_seq - 1, expected_prev) != (device.last_seq, device.last_hash):
         report.problems.append(f"device {device_id}: head says seq {device.last_seq} but the stored chain ends at {expected_seq - 1}")
 

@@ -153,13 +153,17 @@ def test_verify_reads_the_ledger_a_batch_at_a_time_and_names_each_entry_it_disag
         pos.sale(f"player-{n}", 100 + n)
     assert pos.push(pos.chain).status_code == 200
 
+    seen: list[tuple[int, int]] = []
+
     def problems() -> list[str]:
+        seen.clear()
         with central.engine.connect() as conn:
-            report = audit.verify(conn)
+            report = audit.verify(conn, progress=lambda done, total: seen.append((done, total)))
         assert report.entries == 5 and report.transactions_checked == 5
         return report.problems
 
     assert problems() == []
+    assert seen == [(2, 5), (4, 5), (5, 5)]  # progress after each batch read, against every entry central holds
     # Seq 4's credits moved to another player's wallet: every transaction still balances; the entry no longer matches its lines.
     central.execute("UPDATE postings SET account = 'wallet:player-0' WHERE account = 'wallet:player-3'")
     found = [p for p in problems() if "seq" in p]
