@@ -43,10 +43,10 @@ from central_server.ingest import service as ingest  # noqa: E402
 from central_server.migrate import upgrade  # noqa: E402
 from central_server.tables import balances, journal_entries, ledger_transactions, postings  # noqa: E402
 from shared.bodies import Sale  # noqa: E402
-from shared.canonical import canonical_json  # noqa: E402
 from shared.entry import GENESIS_HASH, make_entry  # noqa: E402
 from shared.protocol import MAX_BATCH_ENTRIES, EnrollRequest  # noqa: E402
 from shared.signing import DeviceKey  # noqa: E402
+from sync.central_client import encode_push  # noqa: E402
 
 LOCATION = "bench-cafe"
 PLAYERS = 300
@@ -83,7 +83,7 @@ def build_ledger(engine: Engine, entries: int, device_count: int) -> None:
                 batch.append(entry.to_json())
                 prev = entry.hash
             head = {"seq": seq, "hash": prev, "signature": key.sign_head(device_id, seq, prev)}
-            parsed = ingest.parse(canonical_json({"entries": batch, "head": head}), device)
+            parsed = ingest.parse(encode_push(batch, head), device)
             with engine.begin() as conn:
                 answer = ingest.apply(conn, device, parsed)
             assert answer.status == "ok" and answer.acked_through == seq, answer

@@ -205,12 +205,13 @@ def run_revoke(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from central_server.audit.service import verify
 
-    last = [time.monotonic()]
+    last = time.monotonic()
 
     def progress(done: int, total: int) -> None:
         # Verifying a large ledger takes minutes: a line on stderr at most every few seconds, the summary on stdout.
-        if time.monotonic() - last[0] >= VERIFY_PROGRESS_EVERY_S:
-            last[0] = time.monotonic()
+        nonlocal last
+        if time.monotonic() - last >= VERIFY_PROGRESS_EVERY_S:
+            last = time.monotonic()
             print(f"verify: {done:,} of {total:,} entries checked", file=sys.stderr, flush=True)
 
     with _transaction(_settings(args)) as conn:

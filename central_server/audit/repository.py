@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,14 +21,14 @@ def count_entries(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(journal_entries)).scalar_one())
 
 
-def entry_batches(conn: Connection, device_id: str) -> Iterator[list[Any]]:
+def entry_batches(conn: Connection, device_id: str) -> Iterator[Sequence[Any]]:
     """A device's stored entries in seq order, in batches of at most READ_BATCH."""
     after = 0
     while True:
-        rows = list(conn.execute(
+        rows = conn.execute(
             sa.select(journal_entries).where(journal_entries.c.device_id == device_id, journal_entries.c.seq > after)
             .order_by(journal_entries.c.seq).limit(READ_BATCH)
-        ).all())
+        ).all()
         if rows:
             yield rows
         if len(rows) < READ_BATCH:

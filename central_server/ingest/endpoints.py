@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 
 from central_server.db import Tx
 from central_server.devices.dependencies import Device, RawBody
@@ -43,8 +42,6 @@ def ingest(
     device: Device,
     batch: Batch,
     conn: Tx,
-) -> Response:
+) -> Any:
     """Apply a batch of journal entries, exactly once (DESIGN §4)."""
-    # Encoded here, as IngestResponseBody would encode it, rather than validated against the model and encoded by
-    # FastAPI: 1.5 ms a batch of 500 results, 2% of a catch-up. The model still documents the answer.
-    return Response(orjson.dumps(service.apply(conn, device, batch).to_json()), media_type="application/json")
+    return service.apply(conn, device, batch).to_json()

@@ -41,7 +41,7 @@ def test_batch_is_applied_and_projected(central: Central, pos: Device) -> None:
 
 
 def test_the_answer_is_exactly_what_the_documented_model_says(central: Central, pos: Device) -> None:
-    # The endpoint encodes its answer itself (not through FastAPI's response model): it must still be that model, field for field.
+    # The answer is exactly the documented model: every field of it, no other.
     from central_server.ingest.schemas import IngestResponseBody
 
     first = pos.sale("player-a", 100)
