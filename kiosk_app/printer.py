@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.errors import CafeError
 from shared.money import CREDITS, format_units
+from sync import escpos_driver
 
 
 class PrinterError(CafeError):
@@ -54,7 +55,7 @@ def render(printer: Any, ticket: Ticket) -> None:
 
 def open_printer(spec: str, data_dir: Path, voucher_id: str) -> Any:
     """The printer named by ``spec`` for one ticket."""
-    from escpos import printer as escpos_printer
+    escpos_printer = escpos_driver.load(data_dir)
 
     kind, _, arg = spec.partition(":")
     if kind == "dummy":

@@ -39,6 +39,7 @@ from shared.games.round import RoundResult, play, recall
 from shared.ids import new_id
 from shared.protocol import CHECKOUT_PATH, PLAYERS_PATH, TICKET_IN_PATH
 from shared.signing import DeviceKey, decode_b64, verify
+from sync import escpos_driver
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
@@ -165,6 +166,7 @@ class KioskService:
             self.games = self._load_games()
             self.deck = PoolDeck(self.device)
             self.device.start()
+        escpos_driver.load(self.data_dir)  # here, not at the first ticket: see sync.escpos_driver
 
     def close(self) -> None:
         with self._lock:

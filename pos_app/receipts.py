@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import CafeError
+from sync import escpos_driver
 
 RECEIPT_WIDTH = 42
 
@@ -61,7 +62,7 @@ def render(printer: Any, receipt: Receipt) -> None:
 
 
 def open_printer(spec: str, data_dir: Path, name: str) -> Any:
-    from escpos import printer as escpos_printer
+    escpos_printer = escpos_driver.load(data_dir)
 
     kind, _, arg = spec.partition(":")
     if kind == "dummy":

@@ -33,6 +33,7 @@ from shared.money import CREDITS, format_units
 from shared.protocol import PLAYERS_PATH, VOUCHER_REDEEM_PATH
 from shared.reports import LOCATION_DAY_PATH, DailyReport, build_daily_report
 from shared.signing import decode_b64, verify
+from sync import escpos_driver
 from sync.central_client import CentralRefused, Offline
 from sync.device import Device
 from sync.enrollment import DeviceIdentity, enroll, fetch_ca, is_enrolled
@@ -170,6 +171,7 @@ class PosService:
                     self._failures = rules.PinFailures({k: tuple(t / 1000 for t in v)
                                                         for k, v in doc.body.get("times_ms", {}).items()})
                 self.device.start()
+        escpos_driver.load(self.data_dir)  # here, not at the first receipt: see sync.escpos_driver
         self.device.pull_config()
 
     def close(self) -> None:

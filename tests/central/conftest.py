@@ -34,6 +34,7 @@ from shared.entry import GENESIS_HASH, JournalEntry, make_entry
 from shared.ledger import Posting
 from shared.protocol import ENROLL_PATH, JOURNAL_PATH, sign_request
 from shared.signing import DeviceKey
+from sync.sim.runner import CentralProcess, free_port
 
 LOCATION = "loc-1"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -182,13 +183,21 @@ def tls_context(data_dir: Path) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def central(db_url: str, tmp_path: Path) -> Iterator[Central]:
+def central(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Central]:
+    """Central in a thread of the test process; with ``@pytest.mark.central_process``, in its own
+    ``cafe central serve`` process, as at a cafe, where central's CPU and GIL are not the device's."""
     data_dir = tmp_path / "central-data"
     engine = prepare_central(data_dir, db_url)
-    keys = load_keys(data_dir)
-    server = ServerThread(create_app(engine, keys), keys.tls_cert, keys.tls_key)
-    server.start()
-    base_url = f"https://127.0.0.1:{server.port}"
+    server: ServerThread | CentralProcess
+    if request.node.get_closest_marker("central_process"):
+        server = CentralProcess(data_dir, db_url, free_port())
+        base_url = server.url
+        server.start()
+    else:
+        keys = load_keys(data_dir)
+        server = ServerThread(create_app(engine, keys), keys.tls_cert, keys.tls_key)
+        server.start()
+        base_url = f"https://127.0.0.1:{server.port}"
     client = httpx.Client(base_url=base_url, verify=tls_context(data_dir), timeout=30)
     try:
         yield Central(base_url, engine, data_dir, db_url, client)

@@ -401,6 +401,7 @@ def test_report_names_cashiers_and_numbers_terminals() -> None:
         pos_a: "POS 1", pos_b: "POS 2 · this station", kiosk: "Kiosk 1", "odd-device": "…device"}
 
 
+@pytest.mark.central_process  # a thread-hosted central would share the station's GIL, as no cafe's does
 def test_screen_answers_within_100ms_while_central_takes_2s(station: Station, player: dict[str, Any]) -> None:
     st = station
     st.login("cashier")
