@@ -20,10 +20,12 @@ CACHE_ENV = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 
 
 def load(data_dir: Path) -> ModuleType:
-    """``escpos.printer``. The first call in a process fixes the cache folder (python-escpos reads it once, at import)."""
-    cache = Path(data_dir) / "cache" / "escpos"
-    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.environ.setdefault(CACHE_ENV, str(cache))
+    """``escpos.printer``. The first call in a process fixes the cache folder (python-escpos reads it once, at import);
+    later calls, one per receipt, touch no files."""
+    if CACHE_ENV not in os.environ:
+        cache = Path(data_dir) / "cache" / "escpos"
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ[CACHE_ENV] = str(cache)
     from escpos import printer
 
     return printer
